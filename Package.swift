@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per subsystem (shared/STYLE.md): the C libraries come from Debian and are wrapped
+// thinly; MT5, BM25, Corpus and PairGenJob are ours; `pairgen` is the command line.
+let package = Package(
+    name: "PairGen",
+    products: [
+        .executable(name: "pairgen", targets: ["pairgen"]),
+        .library(name: "MT5", targets: ["MT5"]),
+        .library(name: "BM25", targets: ["BM25"]),
+        .library(name: "Corpus", targets: ["Corpus"]),
+        .library(name: "PairGenJob", targets: ["PairGenJob"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
+        .target(
+            name: "SentencePieceShim",
+            path: "Sources/SentencePieceShim",
+            cxxSettings: [.unsafeFlags(["-std=c++17"])],
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("stdc++")]
+        ),
+        .target(name: "MT5", dependencies: ["CBLAS", "SentencePieceShim"]),
+        .target(name: "BM25", dependencies: ["CStemmer"]),
+        .target(name: "Corpus", dependencies: ["CZstd", "CZlib"]),
+        .target(name: "PairGenJob", dependencies: ["MT5", "BM25", "Corpus", "CZstd"]),
+        .executableTarget(name: "pairgen", dependencies: ["MT5", "BM25", "Corpus", "PairGenJob"]),
+        .testTarget(name: "MT5Tests", dependencies: ["MT5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BM25Tests", dependencies: ["BM25", "Corpus"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
+        .testTarget(name: "PairGenJobTests", dependencies: ["PairGenJob"]),
+        .testTarget(name: "PairGenCLITests", dependencies: ["pairgen"]),
+    ]
+)

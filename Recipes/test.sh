@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI: installs missing packages, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash Recipes/install-deps.sh
+swift build --build-tests
+swift test --skip-build "$@"

@@ -1,0 +1,67 @@
+import Foundation
+
+/// The top-level usage text; each command prints its own with `--help`.
+let topLevelUsage = """
+    usage: pairgen <command> [options]
+
+    commands:
+      run RECIPE.json [flags]     run a job: sample, generate, filter, mine, write shards
+      resume RUNDIR               continue an interrupted job
+      inspect RUNDIR              totals, shards, sample pairs and histograms of a run
+      generate                    write synthetic queries for passages with an mT5 checkpoint
+      index build|search|eval     the built-in BM25 index
+      bench bm25|generate         benchmarks side by side with peers
+
+    Run `pairgen <command> --help` for a command's options.
+    """
+
+extension CommandLine {
+    /// Runs one command and returns the process exit status.
+    static func dispatch(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            printError(topLevelUsage)
+            return ExitStatus.usage
+        }
+        let rest = Array(arguments.dropFirst())
+        do {
+            switch command {
+            case "generate":
+                return try GenerateCommand.run(rest)
+            case "index":
+                return try IndexCommand.run(rest)
+            case "run":
+                return try RunCommand.run(rest)
+            case "resume":
+                return try RunCommand.resume(rest)
+            case "inspect":
+                return try InspectCommand.run(rest)
+            case "bench":
+                return try BenchCommand.run(rest)
+            case "-h", "--help", "help":
+                print(topLevelUsage)
+                return ExitStatus.success
+            default:
+                printError("pairgen: unknown command '\(command)'\n\n" + topLevelUsage)
+                return ExitStatus.usage
+            }
+        } catch let error as UsageError {
+            printError("pairgen \(command): \(error.message)\n\n\(error.usage)")
+            return ExitStatus.usage
+        } catch {
+            printError("pairgen \(command): error: \(error)")
+            return ExitStatus.failure
+        }
+    }
+}
+
+/// Exit statuses shared by every command.
+enum ExitStatus {
+    static let success: Int32 = 0
+    static let failure: Int32 = 1
+    static let usage: Int32 = 2
+}
+
+/// Writes one line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
