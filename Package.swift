@@ -18,15 +18,16 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CStemmer", path: "Sources/CStemmer", providers: [.apt(["libstemmer-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "SentencePieceShim",
             path: "Sources/SentencePieceShim",
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("stdc++")]
         ),
-        .target(name: "MT5", dependencies: ["CBLAS", "SentencePieceShim"]),
+        .target(name: "MT5", dependencies: ["CBLAS", "SentencePieceShim", "Corpus"]),
         .target(name: "BM25", dependencies: ["CStemmer"]),
-        .target(name: "Corpus", dependencies: ["CZstd", "CZlib"]),
+        .target(name: "Corpus", dependencies: ["CZstd", "CZlib", "CCrypto"]),
         .target(name: "PairGenJob", dependencies: ["MT5", "BM25", "Corpus", "CZstd"]),
         .executableTarget(name: "pairgen", dependencies: ["MT5", "BM25", "Corpus", "PairGenJob"]),
         .testTarget(name: "MT5Tests", dependencies: ["MT5"], resources: [.copy("Fixtures")]),

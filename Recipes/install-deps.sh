@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages PairGen builds against, when any is missing. Needs root or sudo.
 set -euo pipefail
-packages=(libopenblas-dev libzstd-dev zlib1g-dev libsentencepiece-dev libstemmer-dev zstd)
+packages=(libopenblas-dev libzstd-dev zlib1g-dev libssl-dev libsentencepiece-dev libstemmer-dev zstd)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

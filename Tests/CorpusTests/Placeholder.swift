@@ -1,2 +1,0 @@
-import XCTest
-final class CorpusPlaceholderTests: XCTestCase { func testNothing() {} }
