@@ -1,1 +1,0 @@
-enum BM25Placeholder {}
