@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", "CCrypto"]),
         .target(name: "PairGenJob", dependencies: ["MT5", "BM25", "Corpus", "CZstd"]),
         .executableTarget(name: "pairgen", dependencies: ["MT5", "BM25", "Corpus", "PairGenJob"]),
-        .testTarget(name: "MT5Tests", dependencies: ["MT5"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "MT5Tests", dependencies: ["MT5"], exclude: ["Fixtures"]),
         .testTarget(name: "BM25Tests", dependencies: ["BM25", "Corpus"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "PairGenJobTests", dependencies: ["PairGenJob"]),
