@@ -31,7 +31,8 @@ let package = Package(
         .target(name: "PairGenJob", dependencies: ["MT5", "BM25", "Corpus", "CZstd"]),
         .executableTarget(name: "pairgen", dependencies: ["MT5", "BM25", "Corpus", "PairGenJob"]),
         .testTarget(name: "MT5Tests", dependencies: ["MT5"], exclude: ["Fixtures"]),
-        .testTarget(name: "BM25Tests", dependencies: ["BM25", "Corpus"]),
+        .testTarget(
+            name: "BM25Tests", dependencies: ["BM25", "Corpus"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "PairGenJobTests", dependencies: ["PairGenJob"]),
         .testTarget(name: "PairGenCLITests", dependencies: ["pairgen"]),

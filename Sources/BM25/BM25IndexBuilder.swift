@@ -1,0 +1,220 @@
+import Foundation
+
+/// The analyzer and parameters an index was built with, saved as JSON in its header.
+struct IndexSettings: Codable, Equatable {
+    var analyzer: Analyzer
+    var parameters: BM25Parameters
+}
+
+/// A term as its exact UTF-8 bytes: Swift's String equality would merge canonically equivalent
+/// spellings (composed and decomposed accents), which a byte-sorted term table cannot.
+struct TermKey: Hashable {
+    var text: String
+
+    static func == (lhs: TermKey, rhs: TermKey) -> Bool {
+        lhs.text.utf8.elementsEqual(rhs.text.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// Builds an index from passages streamed in corpus order; memory grows by about 12 bytes per
+/// posting plus the vocabulary until `finish`.
+public final class BM25IndexBuilder {
+    /// How passages and queries are analysed.
+    public let analyzer: Analyzer
+    /// The scoring parameters baked into the index.
+    public let parameters: BM25Parameters
+
+    private var termIDs: [TermKey: UInt32] = [:]
+    private var terms: [String] = []
+    private var postingTerms: [UInt32] = []
+    private var postingFrequencies: [UInt32] = []
+    private var documentPostingEnds: [Int] = []
+    private var documentLengths: [UInt32] = []
+    private var documentIDBytes: [UInt8] = []
+    private var documentIDEnds: [Int] = []
+    private var totalLength: UInt64 = 0
+    private var lastDocumentOfTerm: [Int32] = []
+    private var slotOfTerm: [Int32] = []
+
+    /// A builder whose parameters have been validated.
+    public init(analyzer: Analyzer, parameters: BM25Parameters = .init()) throws {
+        try parameters.validate()
+        self.analyzer = analyzer
+        self.parameters = parameters
+    }
+
+    /// The number of passages added so far.
+    public var documentCount: Int { documentLengths.count }
+
+    /// Adds a passage; passages are numbered 0, 1, 2... in the order they are added.
+    public func add(id: String, text: String) {
+        var documentTerms: [String] = []
+        analyzer.forEachTerm(text) { documentTerms.append($0) }
+        add(id: id, terms: documentTerms)
+    }
+
+    /// Adds a passage already analysed into terms (as bm25s takes token lists).
+    public func add(id: String, terms documentTerms: [String]) {
+        let document = Int32(truncatingIfNeeded: documentLengths.count)
+        let firstPosting = postingTerms.count
+        for term in documentTerms {
+            let termID = identifier(of: term)
+            if lastDocumentOfTerm[Int(termID)] == document {
+                postingFrequencies[firstPosting + Int(slotOfTerm[Int(termID)])] += 1
+            } else {
+                lastDocumentOfTerm[Int(termID)] = document
+                slotOfTerm[Int(termID)] = Int32(postingTerms.count - firstPosting)
+                postingTerms.append(termID)
+                postingFrequencies.append(1)
+            }
+        }
+        documentPostingEnds.append(postingTerms.count)
+        let length = UInt32(clamping: documentTerms.count)
+        documentLengths.append(length)
+        totalLength += UInt64(length)
+        documentIDBytes.append(contentsOf: id.utf8)
+        documentIDEnds.append(documentIDBytes.count)
+    }
+
+    private func identifier(of term: String) -> UInt32 {
+        let key = TermKey(text: term)
+        if let known = termIDs[key] { return known }
+        let termID = UInt32(terms.count)
+        termIDs[key] = termID
+        terms.append(term)
+        lastDocumentOfTerm.append(-1)
+        slotOfTerm.append(0)
+        return termID
+    }
+
+    /// The finished index, in memory with the exact bytes `save` writes.
+    public func finish() -> BM25Index {
+        termIDs = [:]
+        lastDocumentOfTerm = []
+        slotOfTerm = []
+
+        // Terms sorted by their bytes, so that a query term is found by binary search.
+        let termUTF8 = terms.map { Array($0.utf8) }
+        terms = []
+        let sortedTerms = termUTF8.indices.sorted {
+            termUTF8[$0].lexicographicallyPrecedes(termUTF8[$1])
+        }
+        var rankOfTerm = [UInt32](repeating: 0, count: sortedTerms.count)
+        for (rank, termID) in sortedTerms.enumerated() { rankOfTerm[termID] = UInt32(rank) }
+
+        let settings = try! JSONEncoderForIndex.encode(
+            IndexSettings(analyzer: analyzer, parameters: parameters))
+        var largeFrequencies = 0
+        for frequency in postingFrequencies where frequency >= UInt32(UInt16.max) {
+            largeFrequencies += 1
+        }
+        let counts = IndexCounts(
+            documentCount: documentLengths.count, termCount: sortedTerms.count,
+            postingCount: postingTerms.count, largeFrequencyCount: largeFrequencies,
+            documentIDBytes: documentIDBytes.count,
+            termBytes: termUTF8.reduce(0) { $0 + $1.count }, totalLength: totalLength,
+            settingsLength: settings.count)
+        let layout = IndexLayout(counts)
+        let (storage, memory) = IndexStorage.allocate(length: layout.fileLength)
+        let writer = IndexWriter(memory: memory)
+
+        writer.writeHeader(counts, settings: settings)
+        writer.write(documentLengths, at: layout.documentLengths)
+        writer.write([UInt64(0)] + documentIDEnds.map(UInt64.init), at: layout.documentIDOffsets)
+        writer.write(documentIDBytes, at: layout.documentIDBytes)
+        var termOffsets: [UInt64] = [0]
+        var termBytes: [UInt8] = []
+        termBytes.reserveCapacity(counts.termBytes)
+        for termID in sortedTerms {
+            termBytes.append(contentsOf: termUTF8[termID])
+            termOffsets.append(UInt64(termBytes.count))
+        }
+        writer.write(termOffsets, at: layout.termOffsets)
+        writer.write(termBytes, at: layout.termBytes)
+        writePostings(writer, layout: layout, rankOfTerm: rankOfTerm)
+
+        let checksum = indexChecksum(
+            UnsafeRawBufferPointer(start: memory + 24, count: layout.fileLength - 24))
+        writer.write([checksum], at: 16)
+        return BM25Index(storage: storage, settings: IndexSettings(
+            analyzer: analyzer, parameters: parameters), counts: counts, layout: layout)
+    }
+
+    /// Counting sort of the postings by term rank; documents stay ascending in each list.
+    private func writePostings(_ writer: IndexWriter, layout: IndexLayout, rankOfTerm: [UInt32]) {
+        var starts = [UInt64](repeating: 0, count: rankOfTerm.count + 1)
+        for term in postingTerms { starts[Int(rankOfTerm[Int(term)]) + 1] += 1 }
+        for rank in rankOfTerm.indices { starts[rank + 1] += starts[rank] }
+        writer.write(starts, at: layout.postingStarts)
+
+        let averageLength = Double(totalLength) / Double(max(documentLengths.count, 1))
+        var maxParts = [Double](repeating: 0, count: rankOfTerm.count)
+        var next = starts.map(Int.init)
+        let documents = writer.pointer(UInt32.self, at: layout.postingDocuments)
+        let frequencies = writer.pointer(UInt16.self, at: layout.postingFrequencies)
+        var large: [(position: UInt64, frequency: UInt32)] = []
+        var posting = 0
+        for document in documentLengths.indices {
+            let norm = parameters.lengthNorm(
+                documentLength: documentLengths[document], averageLength: averageLength)
+            while posting < documentPostingEnds[document] {
+                let rank = Int(rankOfTerm[Int(postingTerms[posting])])
+                let frequency = postingFrequencies[posting]
+                let position = next[rank]
+                next[rank] += 1
+                documents[position] = UInt32(document).littleEndian
+                frequencies[position] = UInt16(clamping: frequency).littleEndian
+                if frequency >= UInt32(UInt16.max) {
+                    large.append((UInt64(position), frequency))
+                }
+                let part = parameters.termFrequencyPart(Double(frequency), lengthNorm: norm)
+                maxParts[rank] = max(maxParts[rank], part)
+                posting += 1
+            }
+        }
+        large.sort { $0.position < $1.position }
+        writer.write(maxParts.map { $0.bitPattern }, at: layout.termMaxFrequencyParts)
+        writer.write(large.map { $0.position }, at: layout.largeFrequencyPositions)
+        writer.write(large.map { $0.frequency }, at: layout.largeFrequencyValues)
+    }
+}
+
+/// JSON for the settings block: sorted keys, so the same settings give the same bytes.
+enum JSONEncoderForIndex {
+    static func encode<Value: Encodable>(_ value: Value) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(value))
+    }
+}
+
+/// Little-endian stores into the builder's buffer.
+struct IndexWriter {
+    let memory: UnsafeMutableRawPointer
+
+    func pointer<Element>(_ type: Element.Type, at offset: Int) -> UnsafeMutablePointer<Element> {
+        (memory + offset).assumingMemoryBound(to: Element.self)
+    }
+
+    func write<Element: FixedWidthInteger>(_ values: [Element], at offset: Int) {
+        let target = pointer(Element.self, at: offset)
+        for (index, value) in values.enumerated() { target[index] = value.littleEndian }
+    }
+
+    func writeHeader(_ counts: IndexCounts, settings: [UInt8]) {
+        write(IndexCounts.magic, at: 0)
+        let fields: [Int] = [
+            counts.documentCount, counts.termCount, counts.postingCount,
+            counts.largeFrequencyCount, counts.documentIDBytes, counts.termBytes,
+        ]
+        write([IndexCounts.formatVersion], at: 8)
+        write([UInt64(IndexLayout(counts).fileLength)], at: 24)
+        write(fields.map(UInt64.init) + [counts.totalLength, UInt64(settings.count)], at: 32)
+        write(settings, at: IndexCounts.headerSize)
+    }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class BM25PlaceholderTests: XCTestCase { func testNothing() {} }
