@@ -28,17 +28,24 @@ public enum Compressor {
         defer { ZSTD_freeDStream(stream) }
         var output = Data()
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        var hint = 0
+        var frameOpen = false
         try data.withUnsafeBytes { source in
             var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
             repeat {
                 let produced = try chunk.withUnsafeMutableBytes { buffer in
                     var outBuffer = ZSTD_outBuffer(
                         dst: buffer.baseAddress, size: buffer.count, pos: 0)
-                    hint = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
+                    let before = inBuffer.pos
+                    let hint = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
                     if ZSTD_isError(hint) != 0 {
                         throw CorpusError.corruptStream(path: "<memory>", format: "zstd",
                             reason: String(cString: ZSTD_getErrorName(hint)))
+                    }
+                    // 0 ends a frame; a call that moved nothing says nothing about frames.
+                    if hint == 0 {
+                        frameOpen = false
+                    } else if inBuffer.pos > before || outBuffer.pos > 0 {
+                        frameOpen = true
                     }
                     return outBuffer.pos
                 }
@@ -46,7 +53,7 @@ public enum Compressor {
                 if produced == 0 && inBuffer.pos == inBuffer.size { break }
             } while true
         }
-        if hint != 0 {
+        if frameOpen {
             throw CorpusError.corruptStream(path: "<memory>", format: "zstd",
                 reason: "unexpected end inside a frame")
         }

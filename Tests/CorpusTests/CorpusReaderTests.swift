@@ -203,3 +203,15 @@ final class CorpusReaderTests: XCTestCase {
         XCTAssertEqual(CorpusFormat(path: "README"), .plainText)
     }
 }
+
+final class CompressorTests: XCTestCase {
+    func testZstdRoundTripInMemoryAndTruncationDetected() throws {
+        let text = Data((0..<5000).map { "linha \($0)\n" }.joined().utf8)
+        let compressed = try Compressor.zstd(text, level: 10)
+        XCTAssertLessThan(compressed.count, text.count / 3)
+        XCTAssertEqual(try Compressor.unzstd(compressed), text)
+        XCTAssertEqual(try Compressor.unzstd(compressed + compressed), text + text)
+        XCTAssertEqual(try Compressor.unzstd(Compressor.zstd(Data())), Data())
+        XCTAssertThrowsError(try Compressor.unzstd(compressed.prefix(compressed.count - 5)))
+    }
+}

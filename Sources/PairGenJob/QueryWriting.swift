@@ -1,0 +1,32 @@
+import Corpus
+import Foundation
+import MT5
+
+/// What the job needs from a query generator; the mT5 core is the real one, tests use a fake.
+public protocol QueryWriting: AnyObject {
+    /// Identifies the model's weights and configuration.
+    var modelFingerprint: String { get }
+    /// Identifies the tokenizer.
+    var tokenizerFingerprint: String { get }
+    /// Queries for each passage text; `seeds[i]` alone decides passage i's random choices.
+    func queries(for texts: [String], seeds: [UInt64]) throws -> [[GeneratedQuery]]
+}
+
+/// The mT5 core behind `QueryWriting`.
+public final class MT5QueryWriter: QueryWriting {
+    private let generator: QueryGenerator
+    private let options: GenerationOptions
+
+    /// Loads the checkpoint in `modelDirectory`.
+    public init(modelDirectory: URL, options: GenerationOptions, threads: Int) throws {
+        generator = try QueryGenerator(modelDirectory: modelDirectory, threads: threads)
+        self.options = options
+    }
+
+    public var modelFingerprint: String { generator.modelFingerprint }
+    public var tokenizerFingerprint: String { generator.tokenizerFingerprint }
+
+    public func queries(for texts: [String], seeds: [UInt64]) throws -> [[GeneratedQuery]] {
+        try generator.generate(passages: texts, options: options, seeds: seeds)
+    }
+}

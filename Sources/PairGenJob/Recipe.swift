@@ -1,0 +1,256 @@
+import Foundation
+import Corpus
+import MT5
+
+/// A job: what to read, how to sample, generate, filter and mine, and where to write.
+///
+/// Read from JSON with snake_case keys; every key but `corpus` may be left out and takes the
+/// default shown in the README. An unknown key is an error naming it, so a typo never passes
+/// silently.
+public struct Recipe: Codable, Equatable, Sendable {
+    /// Corpus files, read in this order.
+    public var corpus: [String]
+    /// The run directory: shards, manifest.json, errors.jsonl.
+    public var output: String
+    /// A checkpoint directory or a Hugging Face id (see `ModelLocator`).
+    public var model: String
+    /// The job seed: sampling, generation and random mining all derive from it.
+    public var seed: UInt64
+    /// Which passages get queries.
+    public var sample: SampleSettings
+    /// How queries are decoded.
+    public var generation: GenerationSettings
+    /// Which queries are kept.
+    public var filters: FilterSettings
+    /// How hard negatives are chosen.
+    public var mining: MiningSettings
+    /// How pairs are written.
+    public var shards: ShardSettings
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case corpus, output, model, seed, sample, generation, filters, mining, shards
+    }
+
+    /// A recipe with every default, reading `corpus`.
+    public init(corpus: [String], output: String = "runs/pairgen", model: String = "") {
+        self.corpus = corpus
+        self.output = output
+        self.model = model
+        seed = 42
+        sample = SampleSettings()
+        generation = GenerationSettings()
+        filters = FilterSettings()
+        mining = MiningSettings()
+        shards = ShardSettings()
+    }
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        corpus = try container.decode([String].self, forKey: .corpus)
+        output = try container.value(.output, "runs/pairgen")
+        model = try container.value(.model, "")
+        seed = try container.value(.seed, 42)
+        sample = try container.value(.sample, SampleSettings())
+        generation = try container.value(.generation, GenerationSettings())
+        filters = try container.value(.filters, FilterSettings())
+        mining = try container.value(.mining, MiningSettings())
+        shards = try container.value(.shards, ShardSettings())
+    }
+
+    /// Reads a recipe file; unknown keys and wrong types are errors naming the key and file.
+    public static func load(from url: URL) throws -> Recipe {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw JobError.unreadableRecipe(path: url.path, reason: "no such file or unreadable")
+        }
+        return try decode(data, source: url.path)
+    }
+
+    /// Decodes recipe JSON, naming `source` in errors.
+    public static func decode(_ data: Data, source: String) throws -> Recipe {
+        do {
+            return try JSONDecoder().decode(Recipe.self, from: data)
+        } catch JobError.unknownRecipeKey(let key, _) {
+            throw JobError.unknownRecipeKey(key: key, path: source)
+        } catch let error as JobError {
+            throw error
+        } catch let DecodingError.typeMismatch(type, context) {
+            throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
+                value: "of the wrong type", allowed: "\(type)")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw JobError.invalidRecipeValue(
+                key: (context.codingPath + [key]).dottedPath, value: "missing",
+                allowed: "a value")
+        } catch let DecodingError.valueNotFound(type, context) {
+            throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
+                value: "null", allowed: "\(type)")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
+                value: "invalid", allowed: context.debugDescription)
+        } catch {
+            throw JobError.unreadableRecipe(path: source, reason: "not valid JSON")
+        }
+    }
+
+    /// The recipe as pretty JSON with sorted keys, as the manifest records it.
+    public func canonicalJSON() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    /// SHA-256 of what decides the shards' bytes. The output directory, the model's name and
+    /// the corpus paths are left out: the model and corpus are compared by their fingerprints.
+    public var identityHash: String {
+        var copy = self
+        copy.output = ""
+        copy.model = ""
+        copy.corpus = []
+        return SHA256Hasher.hex(copy.canonicalJSON())
+    }
+
+    /// Checks every value's range; throws `JobError.invalidRecipeValue` naming the key.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ value: Any, _ allowed: String) throws {
+            if !ok { throw JobError.invalidRecipeValue(key: key, value: "\(value)",
+                allowed: allowed) }
+        }
+        try check(!corpus.isEmpty, "corpus", "[]", "at least one file")
+        try check(!output.isEmpty, "output", "\"\"", "a directory")
+        try check(!model.isEmpty, "model", "\"\"", "a checkpoint directory or Hugging Face id")
+        try sample.validate(check)
+        try generation.validate(check)
+        try filters.validate(check)
+        try mining.validate(check)
+        try shards.validate(check)
+        do {
+            try generation.options.validate()
+        } catch let error as MT5Error {
+            throw JobError.invalidRecipeValue(key: "generation", value: "\(error)", allowed: "")
+        }
+    }
+}
+
+/// A check used by the settings' `validate`: (condition, key, value, allowed).
+typealias RecipeCheck = (Bool, String, Any, String) throws -> Void
+
+/// Which passages get queries.
+public struct SampleSettings: Codable, Equatable, Sendable {
+    /// Passages drawn; nil (written "all") takes every eligible passage.
+    public var size: Int?
+    /// Passages with fewer characters are skipped and counted.
+    public var minChars: Int = 20
+    /// Passages with more characters are skipped and counted.
+    public var maxChars: Int = 20_000
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case size, minChars = "min_chars", maxChars = "max_chars"
+    }
+
+    /// Every passage, 20 to 20,000 characters.
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let word = try? container.decode(String.self, forKey: .size) {
+            guard word == "all" else {
+                throw JobError.invalidRecipeValue(key: "sample.size", value: "\"\(word)\"",
+                    allowed: "a positive integer or \"all\"")
+            }
+            size = nil
+        } else {
+            size = try container.decodeIfPresent(Int.self, forKey: .size)
+        }
+        minChars = try container.value(.minChars, minChars)
+        maxChars = try container.value(.maxChars, maxChars)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if let size { try container.encode(size, forKey: .size) } else {
+            try container.encode("all", forKey: .size)
+        }
+        try container.encode(minChars, forKey: .minChars)
+        try container.encode(maxChars, forKey: .maxChars)
+    }
+
+    func validate(_ check: RecipeCheck) throws {
+        if let size { try check(size >= 1, "sample.size", size, "a positive integer or \"all\"") }
+        try check(minChars >= 1, "sample.min_chars", minChars, ">= 1")
+        try check(maxChars >= minChars, "sample.max_chars", maxChars, ">= min_chars")
+    }
+}
+
+/// How mining picks negatives among the allowed ranks.
+public enum MiningStrategy: String, Codable, Sendable {
+    /// The best-ranked candidates.
+    case top
+    /// A seeded random choice among the candidates.
+    case random
+}
+
+/// How pairs are written.
+public struct ShardSettings: Codable, Equatable, Sendable {
+    /// Pairs in each shard but the last.
+    public var pairsPerShard: Int = 1000
+    /// zstd compression level, 1 to 19.
+    public var zstdLevel: Int = 10
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case pairsPerShard = "pairs_per_shard", zstdLevel = "zstd_level"
+    }
+
+    /// 1,000 pairs a shard at zstd level 10.
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        pairsPerShard = try container.value(.pairsPerShard, pairsPerShard)
+        zstdLevel = try container.value(.zstdLevel, zstdLevel)
+    }
+
+    func validate(_ check: RecipeCheck) throws {
+        try check(pairsPerShard >= 1, "shards.pairs_per_shard", pairsPerShard, ">= 1")
+        try check((1...19).contains(zstdLevel), "shards.zstd_level", zstdLevel, "1...19")
+    }
+}
+
+/// A coding key for any name, to list the keys a JSON object really has.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        stringValue = String(intValue)
+        self.intValue = intValue
+    }
+}
+
+extension Decoder {
+    /// Throws `JobError.unknownRecipeKey` for the first key that `Keys` does not list.
+    func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+        let container = try self.container(keyedBy: AnyCodingKey.self)
+        let known = Set(Keys.allCases.map(\.stringValue))
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
+        where !known.contains(key.stringValue) {
+            throw JobError.unknownRecipeKey(key: (codingPath + [key]).dottedPath, path: "")
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The value at `key`, or `fallback` when the key is absent.
+    func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+}
+
+extension Array where Element == any CodingKey {
+    /// "mining.range_max" for a coding path.
+    var dottedPath: String { map(\.stringValue).joined(separator: ".") }
+}

@@ -1,2 +1,0 @@
-import XCTest
-final class PairGenJobPlaceholderTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+@testable import PairGenJob
+
+final class RecipeTests: XCTestCase {
+    func testDefaultsFillEverythingButCorpus() throws {
+        let recipe = try Recipe.decode(Data(#"{"corpus": ["a.jsonl"], "model": "m"}"#.utf8),
+            source: "r.json")
+        XCTAssertEqual(recipe.corpus, ["a.jsonl"])
+        XCTAssertNil(recipe.sample.size)
+        XCTAssertEqual(recipe.generation.decoding, .sample)
+        XCTAssertEqual(recipe.generation.topK, 10)
+        XCTAssertEqual(recipe.mining.strategy, .random)
+        XCTAssertNoThrow(try recipe.validate())
+    }
+
+    func testUnknownKeysAreNamedWithTheirPath() {
+        let cases = [
+            (#"{"corpus": ["a"], "sedd": 1}"#, "sedd"),
+            (#"{"corpus": ["a"], "mining": {"num_negative": 2}}"#, "mining.num_negative"),
+            (#"{"corpus": ["a"], "sample": {"size": 3, "minchars": 2}}"#, "sample.minchars"),
+        ]
+        for (json, key) in cases {
+            XCTAssertThrowsError(try Recipe.decode(Data(json.utf8), source: "r.json")) { error in
+                XCTAssertEqual(error as? JobError, .unknownRecipeKey(key: key, path: "r.json"))
+                XCTAssertTrue("\(error)".contains("r.json"))
+            }
+        }
+    }
+
+    func testWrongTypesAndRangesNameTheKey() throws {
+        XCTAssertThrowsError(try Recipe.decode(
+            Data(#"{"corpus": ["a"], "seed": "x"}"#.utf8), source: "r")) { error in
+            XCTAssertTrue("\(error)".contains("'seed'"), "\(error)")
+        }
+        XCTAssertThrowsError(try Recipe.decode(
+            Data(#"{"corpus": ["a"], "sample": {"size": "most"}}"#.utf8), source: "r")) { error in
+            XCTAssertTrue("\(error)".contains("sample.size"), "\(error)")
+        }
+        var recipe = Recipe(corpus: ["a"], model: "m")
+        recipe.mining.rangeMax = 2
+        XCTAssertThrowsError(try recipe.validate()) { error in
+            XCTAssertTrue("\(error)".contains("mining.range_max"), "\(error)")
+        }
+    }
+
+    func testOverridesChangeAnyFieldAndRejectUnknownOnes() throws {
+        let recipe = Recipe(corpus: ["a"], model: "m")
+        let changed = try recipe.applying([
+            ("sample.size", "50"), ("mining.strategy", "top"), ("model", "org/name"),
+            ("filters.round_trip_top_k", "10"), ("corpus", #"["b", "c"]"#),
+        ])
+        XCTAssertEqual(changed.sample.size, 50)
+        XCTAssertEqual(changed.mining.strategy, .top)
+        XCTAssertEqual(changed.model, "org/name")
+        XCTAssertEqual(changed.filters.roundTripTopK, 10)
+        XCTAssertEqual(changed.corpus, ["b", "c"])
+        XCTAssertNil(try changed.applying([("sample.size", "all")]).sample.size)
+        XCTAssertThrowsError(try recipe.applying([("mining.rang_max", "3")])) { error in
+            XCTAssertEqual(error as? JobError,
+                .unknownRecipeKey(key: "mining.rang_max", path: "command-line overrides"))
+        }
+    }
+
+    func testIdentityHashIgnoresOutputModelAndCorpusPaths() throws {
+        let recipe = Recipe(corpus: ["a"], output: "x", model: "m")
+        var moved = recipe
+        moved.output = "y"
+        moved.model = "other"
+        moved.corpus = ["/elsewhere/a"]
+        XCTAssertEqual(recipe.identityHash, moved.identityHash)
+        moved.seed += 1
+        XCTAssertNotEqual(recipe.identityHash, moved.identityHash)
+    }
+
+    func testRecipeRoundTripsThroughJSON() throws {
+        var recipe = Recipe(corpus: ["a"], model: "m")
+        recipe.sample.size = 12
+        recipe.mining.margin = 0.1
+        let again = try Recipe.decode(recipe.canonicalJSON(), source: "r")
+        XCTAssertEqual(again, recipe)
+    }
+}
