@@ -74,6 +74,10 @@ public struct GenerationOptions: Codable, Equatable, Sendable {
             try check(numReturnSequences <= numBeams, "num_return_sequences",
                 "<= num_beams (\(numBeams))", numReturnSequences)
         }
+        if decoding == .sample {
+            try check(numBeams == 1, "num_beams", "1 for sampling (beam sampling is not offered)",
+                numBeams)
+        }
         if decoding == .greedy {
             try check(numReturnSequences == 1, "num_return_sequences", "1 for greedy decoding",
                 numReturnSequences)

@@ -1,23 +1,47 @@
+import Corpus
 import Foundation
 
 /// Loads an mT5 / T5 v1.1 checkpoint directory and writes queries for passages.
 ///
-/// The directory holds config.json, spiece.model and model.safetensors (or its sharded index, or
-/// pytorch_model.bin), as a Hugging Face snapshot does.
+/// The directory holds config.json, spiece.model and model.safetensors (or its sharded index,
+/// or pytorch_model.bin), as a Hugging Face snapshot does.
 public final class QueryGenerator: @unchecked Sendable {
     /// The checkpoint directory.
     public let modelDirectory: URL
+    /// The architecture read from config.json.
+    public let config: MT5Config
+    /// The checkpoint's tokenizer.
+    public let tokenizer: Tokenizer
     /// Identifies config and weights: a changed checkpoint changes it.
     public let modelFingerprint: String
     /// The SHA-256 of spiece.model.
     public let tokenizerFingerprint: String
+    let weights: MT5Weights
+    private let encoder: Encoder
 
-    /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds BLAS and our loops.
+    /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds the BLAS threads.
     public init(modelDirectory: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount)
         throws
     {
         self.modelDirectory = modelDirectory
-        throw MT5Error.missingFile(path: modelDirectory.path + " (loader not written yet)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: modelDirectory.path,
+            isDirectory: &isDirectory), isDirectory.boolValue
+        else {
+            throw MT5Error.missingFile(path: modelDirectory.path)
+        }
+        let configURL = modelDirectory.appendingPathComponent("config.json")
+        config = try MT5Config.load(from: configURL)
+        let tokenizerURL = modelDirectory.appendingPathComponent("spiece.model")
+        tokenizer = try Tokenizer(
+            modelFile: tokenizerURL, endOfSequenceID: config.endOfSequenceTokenID,
+            padID: config.padTokenID)
+        let store = try WeightStore(directory: modelDirectory)
+        weights = try MT5Weights(config: config, store: store)
+        encoder = Encoder(weights: weights)
+        modelFingerprint = try Self.fingerprint(config: configURL, weightFiles: store.files)
+        tokenizerFingerprint = try SHA256Hasher.hex(ofFileAt: tokenizerURL)
+        setBLASThreads(threads)
     }
 
     /// Generates queries for each passage; `seeds[i]` drives sampling for passage i, so a
@@ -25,6 +49,63 @@ public final class QueryGenerator: @unchecked Sendable {
     public func generate(passages: [String], options: GenerationOptions, seeds: [UInt64])
         throws -> [[GeneratedQuery]]
     {
-        []
+        try options.validate()
+        guard seeds.count == passages.count else {
+            throw MT5Error.invalidOption(
+                name: "seeds", value: "\(seeds.count) seeds",
+                allowed: "one per passage (\(passages.count))")
+        }
+        let encoded = try passages.map { passage in
+            encoder.encode(try tokenizer.encode(passage, maxTokens: options.maxInputTokens))
+        }
+        let raw: [[(tokens: [Int32], score: Double)]]
+        switch options.decoding {
+        case .beam:
+            raw = BeamSearch(weights: weights, options: options).run(passages: encoded)
+        case .greedy, .sample:
+            raw = IndependentDecoding(weights: weights, options: options)
+                .run(passages: encoded, seeds: seeds)
+        }
+        return raw.map { sequences in
+            sequences.map { sequence in
+                GeneratedQuery(
+                    text: tokenizer.decode(Array(sequence.tokens.dropFirst())),
+                    tokenIDs: sequence.tokens, score: sequence.score)
+            }
+        }
+    }
+
+    /// The encoder's view of input ids, for tests and tools that check the model itself.
+    func encode(inputIDs: [Int32]) -> EncodedPassage { encoder.encode(inputIDs) }
+
+    /// Next-token logits after feeding `decoderIDs` (starting with the decoder start token),
+    /// [vocab].
+    func nextTokenLogits(inputIDs: [Int32], decoderIDs: [Int32]) -> [Float] {
+        let passage = encoder.encode(inputIDs)
+        let state = DecoderState(
+            weights: weights, passages: [passage], rowPassage: [0], capacity: decoderIDs.count)
+        var logits = FloatBuffer(count: 0)
+        for token in decoderIDs { logits = state.advance(tokens: [token]) }
+        return Array(UnsafeBufferPointer(start: logits.pointer, count: config.vocabularySize))
+    }
+
+    /// Hash of config.json and, per weight file, its name, size and first and last MiB:
+    /// enough to tell checkpoints apart without reading gigabytes.
+    static func fingerprint(config: URL, weightFiles: [URL]) throws -> String {
+        var hasher = SHA256Hasher()
+        hasher.update(try Data(contentsOf: config))
+        for file in weightFiles {
+            let handle = try FileHandle(forReadingFrom: file)
+            defer { try? handle.close() }
+            let size = try handle.seekToEnd()
+            hasher.update("\(file.lastPathComponent):\(size)")
+            try handle.seek(toOffset: 0)
+            hasher.update(try handle.read(upToCount: 1 << 20) ?? Data())
+            if size > 1 << 20 {
+                try handle.seek(toOffset: size - (1 << 20))
+                hasher.update(try handle.read(upToCount: 1 << 20) ?? Data())
+            }
+        }
+        return hasher.finalizeHex()
     }
 }

@@ -1,0 +1,153 @@
+import Foundation
+
+/// Beam search with the semantics of HF transformers' `_beam_search` (transformers 5).
+///
+/// Each step keeps the 2·num_beams best continuations of all beams by accumulated
+/// log-probability. Those that end (end-of-sequence or the length limit) and rank among the
+/// first num_beams may enter the finished list with score
+///     sum of log-probabilities / (generated tokens) ^ length_penalty;
+/// the best num_beams unfinished ones run on. A passage stops when early stopping applies and
+/// num_beams hypotheses are finished, when no running beam can beat the worst finished one,
+/// or when every continuation hit the limit. Arithmetic is float32 as in HF, including its
+/// -1e9 masks, so that ties and orderings agree.
+struct BeamSearch {
+    let weights: MT5Weights
+    let options: GenerationOptions
+
+    private struct PassageBeams {
+        var running: [[Int32]]
+        var runningScores: [Float]
+        var finished: [[Int32]]
+        var finishedScores: [Float]
+        var isFinished: [Bool]
+        var improvementPossible = true
+        var done = false
+    }
+
+    func run(passages: [EncodedPassage]) -> [[(tokens: [Int32], score: Double)]] {
+        let config = weights.config
+        let beams = options.numBeams
+        let candidates = 2 * beams
+        let vocabulary = config.vocabularySize
+        let limit = options.newTokenLimit
+        let maxLength = limit + 1
+        let eos = config.endOfSequenceTokenID
+        let lengthPenalty = options.lengthPenalty
+        let mask: Float = -1.0e9
+
+        var states = passages.map { _ in
+            PassageBeams(
+                running: Array(repeating: [config.decoderStartTokenID], count: beams),
+                runningScores: [0] + Array(repeating: mask, count: beams - 1),
+                finished: Array(repeating: [], count: beams),
+                finishedScores: Array(repeating: mask, count: beams),
+                isFinished: Array(repeating: false, count: beams))
+        }
+        var active = Array(passages.indices)
+        let state = DecoderState(
+            weights: weights, passages: passages,
+            rowPassage: active.flatMap { Array(repeating: $0, count: beams) }, capacity: limit)
+        let logProbabilities = FloatBuffer(count: vocabulary)
+
+        while !active.isEmpty {
+            let tokens = active.flatMap { states[$0].running.map { $0.last! } }
+            let logits = state.advance(tokens: tokens)
+            var keptRows: [Int] = []
+            for (slot, passage) in active.enumerated() {
+                var beamState = states[passage]
+                let currentLength = beamState.running[0].count
+
+                // Best 2·beams continuations over all beams; ties keep the lower flat index.
+                var pool: [(score: Float, beam: Int, token: Int)] = []
+                for beam in 0..<beams {
+                    let row = logits.pointer + (slot * beams + beam) * vocabulary
+                    logSoftmax(row, count: vocabulary, into: logProbabilities.pointer)
+                    if options.noRepeatNgramSize > 0 {
+                        banRepeatedNgrams(
+                            sequence: beamState.running[beam], size: options.noRepeatNgramSize,
+                            scores: logProbabilities.pointer)
+                    }
+                    enforceMinimumNewTokens(
+                        sequenceLength: currentLength, minimum: options.minNewTokens,
+                        endOfSequence: eos, scores: logProbabilities.pointer)
+                    let base = beamState.runningScores[beam]
+                    for i in 0..<vocabulary { logProbabilities.pointer[i] += base }
+                    for (score, token) in topEntries(
+                        logProbabilities.pointer, count: vocabulary, k: candidates)
+                    {
+                        pool.append((score, beam, token))
+                    }
+                }
+                pool.sort {
+                    $0.score != $1.score
+                        ? $0.score > $1.score
+                        : ($0.beam * vocabulary + $0.token) < ($1.beam * vocabulary + $1.token)
+                }
+                let top = Array(pool.prefix(candidates))
+                let hits = top.map { Int32($0.token) == eos || currentLength + 1 >= maxLength }
+
+                // Running beams for the next step: the best unfinished continuations.
+                let runningOrder = top.indices.map { index in
+                    (score: top[index].score + (hits[index] ? mask : 0), index: index)
+                }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
+                    .prefix(beams)
+                let previousRunning = beamState.running
+                beamState.running = runningOrder.map {
+                    previousRunning[top[$0.index].beam] + [Int32(top[$0.index].token)]
+                }
+                beamState.runningScores = runningOrder.map(\.score)
+
+                // Finished hypotheses: merge the new ones with the kept ones, best first.
+                let denominator = Float(pow(Double(currentLength), lengthPenalty))
+                let batchFull = beamState.isFinished.allSatisfy { $0 } && options.earlyStopping
+                var merged: [(score: Float, sequence: [Int32], finished: Bool)] =
+                    (0..<beams).map {
+                        (beamState.finishedScores[$0], beamState.finished[$0],
+                            beamState.isFinished[$0])
+                    }
+                for (index, candidate) in top.enumerated() {
+                    var score = candidate.score / denominator
+                    if batchFull { score += mask }
+                    if !beamState.improvementPossible { score += mask }
+                    let justFinished = hits[index] && index < beams
+                    if !justFinished { score += mask }
+                    merged.append(
+                        (score, previousRunning[candidate.beam] + [Int32(candidate.token)],
+                            justFinished))
+                }
+                let best = merged.indices.sorted {
+                    merged[$0].score != merged[$1].score
+                        ? merged[$0].score > merged[$1].score : $0 < $1
+                }.prefix(beams)
+                beamState.finished = best.map { merged[$0].sequence }
+                beamState.finishedScores = best.map { merged[$0].score }
+                beamState.isFinished = best.map { merged[$0].finished }
+
+                // Can a running beam still beat the worst finished hypothesis?
+                let bestPossible = beamState.runningScores[0]
+                    / Float(pow(Double(currentLength), lengthPenalty))
+                let worstFinished = beamState.finishedScores.min() ?? mask
+                let anyImprovement = beamState.isFinished.contains { !$0 }
+                    ? bestPossible > mask
+                    : bestPossible > worstFinished
+                beamState.improvementPossible = beamState.improvementPossible && anyImprovement
+                let allFinished = beamState.isFinished.allSatisfy { $0 }
+                beamState.done = !beamState.improvementPossible
+                    || (allFinished && options.earlyStopping) || hits.allSatisfy { $0 }
+
+                if !beamState.done {
+                    keptRows.append(contentsOf: runningOrder.map { slot * beams + top[$0.index].beam })
+                }
+                states[passage] = beamState
+            }
+            state.reorder(keptRows)
+            active = active.filter { !states[$0].done }
+        }
+
+        return states.map { beamState in
+            (0..<options.numReturnSequences).map { index in
+                (beamState.finished[index], Double(beamState.finishedScores[index]))
+            }
+        }
+    }
+}

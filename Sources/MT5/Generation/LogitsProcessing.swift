@@ -1,0 +1,100 @@
+import Foundation
+
+// HF transformers' logits processors (generation/logits_process.py), applied in the order its
+// generate() applies them: no_repeat_ngram_size, min_new_tokens, then for sampling the
+// warpers temperature, top-k and top-p.
+
+/// Bans every token that would complete an n-gram already present in `sequence` (which
+/// starts with the decoder start token, as HF's decoder input does).
+func banRepeatedNgrams(
+    sequence: [Int32], size: Int, scores: UnsafeMutablePointer<Float>
+) {
+    guard size > 0, sequence.count >= size else { return }
+    let prefixStart = sequence.count - (size - 1)
+    // Each earlier window whose first n−1 tokens equal the current suffix bans its last token.
+    for windowStart in 0...(sequence.count - size) {
+        var matches = true
+        for offset in 0..<(size - 1)
+        where sequence[windowStart + offset] != sequence[prefixStart + offset] {
+            matches = false
+            break
+        }
+        if matches { scores[Int(sequence[windowStart + size - 1])] = -.infinity }
+    }
+}
+
+/// Forbids end-of-sequence until `minimum` tokens follow the decoder start token.
+func enforceMinimumNewTokens(
+    sequenceLength: Int, minimum: Int, endOfSequence: Int32, scores: UnsafeMutablePointer<Float>
+) {
+    if sequenceLength - 1 < minimum { scores[Int(endOfSequence)] = -.infinity }
+}
+
+/// Sampling warpers over one row of logits, in place: temperature, then top-k (ties with the
+/// k-th value are kept), then top-p (the smallest high-probability set reaching p, found on
+/// the ascending sort as HF does). Removed tokens get -infinity.
+func warpForSampling(
+    _ scores: UnsafeMutablePointer<Float>, count: Int, temperature: Double, topK: Int,
+    topP: Double
+) {
+    if temperature != 1.0 {
+        let divisor = Float(temperature)
+        for i in 0..<count { scores[i] /= divisor }
+    }
+    if topK > 0 && topK < count {
+        let threshold = kthLargest(scores, count: count, k: topK)
+        for i in 0..<count where scores[i] < threshold { scores[i] = -.infinity }
+    }
+    if topP < 1.0 {
+        var kept: [Int] = []
+        for i in 0..<count where scores[i] > -.infinity { kept.append(i) }
+        // Ascending by score; equal scores keep id order.
+        kept.sort { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
+        var maximum = -Float.infinity
+        for i in kept where scores[i] > maximum { maximum = scores[i] }
+        var total: Float = 0
+        var exponentials = [Float](repeating: 0, count: kept.count)
+        for (position, i) in kept.enumerated() {
+            exponentials[position] = expf(scores[i] - maximum)
+            total += exponentials[position]
+        }
+        let limit = Float(1 - topP)
+        var cumulative: Float = 0
+        for (position, i) in kept.enumerated() {
+            cumulative += exponentials[position] / total
+            // The most likely token always stays.
+            if cumulative <= limit && position < kept.count - 1 { scores[i] = -.infinity }
+        }
+    }
+}
+
+/// The k-th largest value of a row (k ≥ 1).
+func kthLargest(_ scores: UnsafePointer<Float>, count: Int, k: Int) -> Float {
+    var top = [Float](repeating: -.infinity, count: k)  // descending
+    for i in 0..<count {
+        let value = scores[i]
+        guard value > top[k - 1] else { continue }
+        var position = k - 1
+        while position > 0 && top[position - 1] < value {
+            top[position] = top[position - 1]
+            position -= 1
+        }
+        top[position] = value
+    }
+    return top[k - 1]
+}
+
+/// The `k` best (value, index) pairs of a row, best first; equal values keep index order.
+func topEntries(_ scores: UnsafePointer<Float>, count: Int, k: Int) -> [(Float, Int)] {
+    var top: [(Float, Int)] = []
+    top.reserveCapacity(k + 1)
+    for i in 0..<count {
+        let value = scores[i]
+        if top.count == k, let last = top.last, !(value > last.0) { continue }
+        var position = top.count
+        while position > 0 && top[position - 1].0 < value { position -= 1 }
+        top.insert((value, i), at: position)
+        if top.count > k { top.removeLast() }
+    }
+    return top
+}

@@ -1,0 +1,215 @@
+import CBLAS
+import Foundation
+
+/// The decoder of HF transformers' T5Stack, one token per row per step, with a KV cache.
+///
+/// Rows are the live sequences (beams or samples) of one or more passages, kept grouped by
+/// passage in ascending order so that each passage's rows attend to its shared cross-attention
+/// keys and values with one matrix product per head.
+final class DecoderState {
+    let weights: MT5Weights
+    let passages: [EncodedPassage]
+    /// The passage each row belongs to; non-decreasing.
+    private(set) var rowPassage: [Int]
+    /// Tokens fed so far to every row (the same for all rows).
+    private(set) var step = 0
+    let capacity: Int
+    /// Per layer, self-attention keys and values: [rows, heads, capacity, d_kv].
+    private var selfKeys: [FloatBuffer]
+    private var selfValues: [FloatBuffer]
+    /// Causal bias by distance: [heads, capacity].
+    private let bias: [Float]
+
+    /// Starts empty rows: `rowPassage[i]` is row i's passage index; at most `capacity` steps.
+    init(weights: MT5Weights, passages: [EncodedPassage], rowPassage: [Int], capacity: Int) {
+        precondition(zip(rowPassage, rowPassage.dropFirst()).allSatisfy { $0 <= $1 })
+        self.weights = weights
+        self.passages = passages
+        self.rowPassage = rowPassage
+        self.capacity = capacity
+        let size = rowPassage.count * weights.config.attentionInnerDimension * capacity
+        selfKeys = weights.decoderLayers.map { _ in FloatBuffer(count: size) }
+        selfValues = weights.decoderLayers.map { _ in FloatBuffer(count: size) }
+        bias = weights.decoderRelativeBias.decoderBias(maxSteps: capacity)
+    }
+
+    var rowCount: Int { rowPassage.count }
+
+    /// Keeps the rows listed (a row may be listed more than once, as beam search does) in the
+    /// order given, which must keep passages grouped in ascending order.
+    func reorder(_ rows: [Int]) {
+        let newPassages = rows.map { rowPassage[$0] }
+        precondition(zip(newPassages, newPassages.dropFirst()).allSatisfy { $0 <= $1 })
+        if rows == Array(0..<rowCount) { return }
+        let rowSize = weights.config.attentionInnerDimension * capacity
+        let used = weights.config.headCount
+        func gather(_ buffer: FloatBuffer) -> FloatBuffer {
+            let result = FloatBuffer(count: rows.count * rowSize)
+            for (target, source) in rows.enumerated() {
+                for head in 0..<used {
+                    let headSize = capacity * weights.config.keyValueDimension
+                    let stepsUsed = step * weights.config.keyValueDimension
+                    (result.pointer + target * rowSize + head * headSize).update(
+                        from: buffer.pointer + source * rowSize + head * headSize,
+                        count: stepsUsed)
+                }
+            }
+            return result
+        }
+        selfKeys = selfKeys.map(gather)
+        selfValues = selfValues.map(gather)
+        rowPassage = newPassages
+    }
+
+    /// Feeds one token per row and returns the next-token logits, [rows, vocab].
+    func advance(tokens: [Int32]) -> FloatBuffer {
+        precondition(tokens.count == rowCount && step < capacity)
+        let config = weights.config
+        let rows = rowCount
+        let model = config.modelDimension
+        let inner = config.attentionInnerDimension
+        let headDimension = config.keyValueDimension
+        let epsilon = config.layerNormEpsilon
+
+        let hidden = FloatBuffer(count: rows * model)  // [rows, d_model]
+        for (row, token) in tokens.enumerated() {
+            (hidden.pointer + row * model).update(
+                from: weights.embedding.baseAddress! + Int(token) * model, count: model)
+        }
+        let normed = FloatBuffer(count: rows * model)
+        let queries = FloatBuffer(count: rows * inner)
+        let keys = FloatBuffer(count: rows * inner)
+        let values = FloatBuffer(count: rows * inner)
+        let context = FloatBuffer(count: rows * inner)
+        let projected = FloatBuffer(count: rows * model)
+        let feedForward = FeedForwardScratch(rows: rows, config: config)
+        let groups = passageGroups()
+        let longest = groups.map { passages[$0.passage].length }.max() ?? 1
+        let scores = FloatBuffer(count: max(rows * longest, capacity))
+
+        for (index, layer) in weights.decoderLayers.enumerated() {
+            rmsNorm(hidden.pointer, rows: rows, dimension: model,
+                weight: layer.selfAttentionNorm.baseAddress!, epsilon: epsilon,
+                into: normed.pointer)
+            let attention = layer.selfAttention
+            linear(normed.pointer, rows: rows, inFeatures: model,
+                weight: attention.query.baseAddress!, outFeatures: inner, into: queries.pointer)
+            linear(normed.pointer, rows: rows, inFeatures: model,
+                weight: attention.key.baseAddress!, outFeatures: inner, into: keys.pointer)
+            linear(normed.pointer, rows: rows, inFeatures: model,
+                weight: attention.value.baseAddress!, outFeatures: inner, into: values.pointer)
+            selfAttend(layer: index, queries: queries, keys: keys, values: values,
+                scores: scores, into: context)
+            linear(context.pointer, rows: rows, inFeatures: inner,
+                weight: attention.output.baseAddress!, outFeatures: model,
+                into: projected.pointer)
+            addInPlace(hidden.pointer, projected.pointer, count: rows * model)
+
+            rmsNorm(hidden.pointer, rows: rows, dimension: model,
+                weight: layer.crossAttentionNorm.baseAddress!, epsilon: epsilon,
+                into: normed.pointer)
+            linear(normed.pointer, rows: rows, inFeatures: model,
+                weight: layer.crossAttention.query.baseAddress!, outFeatures: inner,
+                into: queries.pointer)
+            for group in groups {
+                let passage = passages[group.passage]
+                let length = passage.length
+                for head in 0..<config.headCount {
+                    let offset = head * headDimension
+                    // scores[r, k] = Q_h[r] · K_h[k] over this passage's rows and tokens.
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group.count),
+                        Int32(length), Int32(headDimension), 1,
+                        queries.pointer + group.start * inner + offset, Int32(inner),
+                        passage.crossKeys[index].pointer + offset, Int32(inner), 0,
+                        scores.pointer, Int32(length))
+                    for row in 0..<group.count {
+                        softmaxInPlace(scores.pointer + row * length, count: length)
+                    }
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group.count),
+                        Int32(headDimension), Int32(length), 1, scores.pointer, Int32(length),
+                        passage.crossValues[index].pointer + offset, Int32(inner), 0,
+                        context.pointer + group.start * inner + offset, Int32(inner))
+                }
+            }
+            linear(context.pointer, rows: rows, inFeatures: inner,
+                weight: layer.crossAttention.output.baseAddress!, outFeatures: model,
+                into: projected.pointer)
+            addInPlace(hidden.pointer, projected.pointer, count: rows * model)
+
+            rmsNorm(hidden.pointer, rows: rows, dimension: model,
+                weight: layer.feedForwardNorm.baseAddress!, epsilon: epsilon,
+                into: normed.pointer)
+            feedForward.apply(layer.feedForward, input: normed.pointer, into: projected.pointer)
+            addInPlace(hidden.pointer, projected.pointer, count: rows * model)
+        }
+        rmsNorm(hidden.pointer, rows: rows, dimension: model,
+            weight: weights.decoderFinalNorm.baseAddress!, epsilon: epsilon,
+            into: hidden.pointer)
+        if config.scalesDecoderOutput {
+            let scale = 1 / Float(model).squareRoot()
+            for i in 0..<(rows * model) { hidden.pointer[i] *= scale }
+        }
+        let logits = FloatBuffer(count: rows * config.vocabularySize)
+        linear(hidden.pointer, rows: rows, inFeatures: model,
+            weight: weights.languageModelHead.baseAddress!, outFeatures: config.vocabularySize,
+            into: logits.pointer)
+        step += 1
+        return logits
+    }
+
+    /// Causal self-attention of the newest token of each row over its cached keys and values.
+    private func selfAttend(
+        layer: Int, queries: FloatBuffer, keys: FloatBuffer, values: FloatBuffer,
+        scores: FloatBuffer, into context: FloatBuffer
+    ) {
+        let config = weights.config
+        let inner = config.attentionInnerDimension
+        let headDimension = config.keyValueDimension
+        let headSize = capacity * headDimension
+        let cachedKeys = selfKeys[layer].pointer
+        let cachedValues = selfValues[layer].pointer
+        let length = step + 1
+        for row in 0..<rowCount {
+            for head in 0..<config.headCount {
+                let cacheOffset = row * inner * capacity + head * headSize
+                let vectorOffset = row * inner + head * headDimension
+                (cachedKeys + cacheOffset + step * headDimension).update(
+                    from: keys.pointer + vectorOffset, count: headDimension)
+                (cachedValues + cacheOffset + step * headDimension).update(
+                    from: values.pointer + vectorOffset, count: headDimension)
+                // scores[s] = K_h[s] · q_h + bias[h, step − s] for s in 0...step
+                cblas_sgemv(
+                    CblasRowMajor, CblasNoTrans, Int32(length), Int32(headDimension), 1,
+                    cachedKeys + cacheOffset, Int32(headDimension),
+                    queries.pointer + vectorOffset, 1, 0, scores.pointer, 1)
+                bias.withUnsafeBufferPointer { biasBuffer in
+                    for position in 0..<length {
+                        scores.pointer[position] +=
+                            biasBuffer[head * capacity + (step - position)]
+                    }
+                }
+                softmaxInPlace(scores.pointer, count: length)
+                // context_h = Σ_s scores[s] · V_h[s]
+                cblas_sgemv(
+                    CblasRowMajor, CblasTrans, Int32(length), Int32(headDimension), 1,
+                    cachedValues + cacheOffset, Int32(headDimension), scores.pointer, 1, 0,
+                    context.pointer + vectorOffset, 1)
+            }
+        }
+    }
+
+    /// Runs of consecutive rows that share a passage.
+    private func passageGroups() -> [(passage: Int, start: Int, count: Int)] {
+        var groups: [(passage: Int, start: Int, count: Int)] = []
+        for (row, passage) in rowPassage.enumerated() {
+            if let last = groups.last, last.passage == passage {
+                groups[groups.count - 1].count += 1
+            } else {
+                groups.append((passage, row, 1))
+            }
+        }
+        return groups
+    }
+}

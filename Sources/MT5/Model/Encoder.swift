@@ -1,0 +1,158 @@
+import CBLAS
+import Foundation
+
+/// A passage after the encoder: what every decoder step of its sequences attends to.
+///
+/// Cross-attention keys and values are computed once here and shared, not copied, by all the
+/// passage's beams or samples.
+final class EncodedPassage: @unchecked Sendable {
+    /// Input tokens, `</s>` last.
+    let length: Int
+    /// Per decoder layer, EncDecAttention k(encoder output): [length, heads·d_kv].
+    let crossKeys: [FloatBuffer]
+    /// Per decoder layer, EncDecAttention v(encoder output): [length, heads·d_kv].
+    let crossValues: [FloatBuffer]
+
+    init(length: Int, crossKeys: [FloatBuffer], crossValues: [FloatBuffer]) {
+        self.length = length
+        self.crossKeys = crossKeys
+        self.crossValues = crossValues
+    }
+}
+
+/// The encoder stack of HF transformers' T5Stack, for one unpadded passage.
+struct Encoder {
+    let weights: MT5Weights
+
+    /// Runs the encoder over `tokens` and projects its output for every decoder layer's
+    /// cross-attention.
+    func encode(_ tokens: [Int32]) -> EncodedPassage {
+        let config = weights.config
+        let length = tokens.count
+        let model = config.modelDimension
+        let inner = config.attentionInnerDimension
+        let hidden = FloatBuffer(count: length * model)  // [length, d_model]
+        for (row, token) in tokens.enumerated() {
+            (hidden.pointer + row * model).update(
+                from: weights.embedding.baseAddress! + Int(token) * model, count: model)
+        }
+
+        let bias = weights.encoderRelativeBias.encoderBias(length: length)  // [heads, q, k]
+        let normed = FloatBuffer(count: length * model)
+        let queries = FloatBuffer(count: length * inner)
+        let keys = FloatBuffer(count: length * inner)
+        let values = FloatBuffer(count: length * inner)
+        let context = FloatBuffer(count: length * inner)
+        let scores = FloatBuffer(count: length * length)
+        let projected = FloatBuffer(count: length * model)
+        let feedForward = FeedForwardScratch(rows: length, config: config)
+
+        for layer in weights.encoderLayers {
+            rmsNorm(hidden.pointer, rows: length, dimension: model,
+                weight: layer.selfAttentionNorm.baseAddress!, epsilon: config.layerNormEpsilon,
+                into: normed.pointer)
+            let attention = layer.selfAttention
+            linear(normed.pointer, rows: length, inFeatures: model,
+                weight: attention.query.baseAddress!, outFeatures: inner, into: queries.pointer)
+            linear(normed.pointer, rows: length, inFeatures: model,
+                weight: attention.key.baseAddress!, outFeatures: inner, into: keys.pointer)
+            linear(normed.pointer, rows: length, inFeatures: model,
+                weight: attention.value.baseAddress!, outFeatures: inner, into: values.pointer)
+            for head in 0..<config.headCount {
+                let offset = head * config.keyValueDimension
+                // scores[q, k] = Q_h[q] · K_h[k] (T5 does not scale by 1/√d_kv) + bias.
+                bias.withUnsafeBufferPointer { biasBuffer in
+                    scores.pointer.update(
+                        from: biasBuffer.baseAddress! + head * length * length,
+                        count: length * length)
+                }
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length),
+                    Int32(config.keyValueDimension), 1, queries.pointer + offset, Int32(inner),
+                    keys.pointer + offset, Int32(inner), 1, scores.pointer, Int32(length))
+                for query in 0..<length {
+                    softmaxInPlace(scores.pointer + query * length, count: length)
+                }
+                // context_h[q] = Σ_k scores[q, k] · V_h[k]
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length),
+                    Int32(config.keyValueDimension), Int32(length), 1, scores.pointer,
+                    Int32(length), values.pointer + offset, Int32(inner), 0,
+                    context.pointer + offset, Int32(inner))
+            }
+            linear(context.pointer, rows: length, inFeatures: inner,
+                weight: attention.output.baseAddress!, outFeatures: model,
+                into: projected.pointer)
+            addInPlace(hidden.pointer, projected.pointer, count: length * model)
+
+            rmsNorm(hidden.pointer, rows: length, dimension: model,
+                weight: layer.feedForwardNorm.baseAddress!, epsilon: config.layerNormEpsilon,
+                into: normed.pointer)
+            feedForward.apply(layer.feedForward, input: normed.pointer, into: projected.pointer)
+            addInPlace(hidden.pointer, projected.pointer, count: length * model)
+        }
+        rmsNorm(hidden.pointer, rows: length, dimension: model,
+            weight: weights.encoderFinalNorm.baseAddress!, epsilon: config.layerNormEpsilon,
+            into: hidden.pointer)
+
+        var crossKeys: [FloatBuffer] = []
+        var crossValues: [FloatBuffer] = []
+        for layer in weights.decoderLayers {
+            let layerKeys = FloatBuffer(count: length * inner)
+            let layerValues = FloatBuffer(count: length * inner)
+            linear(hidden.pointer, rows: length, inFeatures: model,
+                weight: layer.crossAttention.key.baseAddress!, outFeatures: inner,
+                into: layerKeys.pointer)
+            linear(hidden.pointer, rows: length, inFeatures: model,
+                weight: layer.crossAttention.value.baseAddress!, outFeatures: inner,
+                into: layerValues.pointer)
+            crossKeys.append(layerKeys)
+            crossValues.append(layerValues)
+        }
+        return EncodedPassage(length: length, crossKeys: crossKeys, crossValues: crossValues)
+    }
+}
+
+/// x += y over `count` floats.
+@inline(__always)
+func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { x[i] += y[i] }
+}
+
+/// Scratch memory for a feed-forward block over a fixed number of rows.
+struct FeedForwardScratch {
+    let rows: Int
+    let config: MT5Config
+    let activations: FloatBuffer  // [rows, d_ff]
+    let gates: FloatBuffer  // [rows, d_ff]
+
+    init(rows: Int, config: MT5Config) {
+        self.rows = rows
+        self.config = config
+        activations = FloatBuffer(count: rows * config.feedForwardDimension)
+        gates = FloatBuffer(count: rows * config.feedForwardDimension)
+    }
+
+    /// output[rows, d_model] = wo(gelu_new(wi_0 x) · wi_1 x), or wo(relu(wi x)).
+    func apply(
+        _ weights: FeedForwardWeights, input: UnsafePointer<Float>,
+        into output: UnsafeMutablePointer<Float>
+    ) {
+        let model = config.modelDimension
+        let hidden = config.feedForwardDimension
+        let count = rows * hidden
+        linear(input, rows: rows, inFeatures: model, weight: weights.input.baseAddress!,
+            outFeatures: hidden, into: activations.pointer)
+        if let gate = weights.gate {
+            linear(input, rows: rows, inFeatures: model, weight: gate.baseAddress!,
+                outFeatures: hidden, into: gates.pointer)
+            for i in 0..<count {
+                activations.pointer[i] = geluTanh(activations.pointer[i]) * gates.pointer[i]
+            }
+        } else {
+            for i in 0..<count { activations.pointer[i] = max(activations.pointer[i], 0) }
+        }
+        linear(activations.pointer, rows: rows, inFeatures: hidden,
+            weight: weights.output.baseAddress!, outFeatures: model, into: output)
+    }
+}

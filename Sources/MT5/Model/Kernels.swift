@@ -1,0 +1,72 @@
+import CBLAS
+import Foundation
+
+// The numeric building blocks of HF transformers' T5 (modeling_t5.py), in fp32 on OpenBLAS.
+// Buffers are row-major; each function states the layout it expects.
+
+/// y[rows, out] = x[rows, in] · W[out, in]ᵀ — a bias-free `nn.Linear`.
+@inline(__always)
+func linear(
+    _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+    weight: UnsafePointer<Float>, outFeatures: Int, into y: UnsafeMutablePointer<Float>
+) {
+    cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures),
+        Int32(inFeatures), 1, x, Int32(inFeatures), weight, Int32(inFeatures), 0, y,
+        Int32(outFeatures))
+}
+
+/// T5's layer norm: x / sqrt(mean(x²) + ε) · w, with no mean subtraction and no bias.
+/// x and y are [rows, dimension]; they may be the same buffer.
+func rmsNorm(
+    _ x: UnsafePointer<Float>, rows: Int, dimension: Int, weight: UnsafePointer<Float>,
+    epsilon: Float, into y: UnsafeMutablePointer<Float>
+) {
+    for row in 0..<rows {
+        let input = x + row * dimension
+        let output = y + row * dimension
+        var sumOfSquares = 0.0
+        for i in 0..<dimension { sumOfSquares += Double(input[i] * input[i]) }
+        let variance = Float(sumOfSquares / Double(dimension))
+        let scale = 1 / (variance + epsilon).squareRoot()
+        for i in 0..<dimension { output[i] = weight[i] * (input[i] * scale) }
+    }
+}
+
+/// gelu_new, the tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+@inline(__always)
+func geluTanh(_ x: Float) -> Float {
+    let c: Float = 0.7978845608028654  // √(2/π)
+    return 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+}
+
+/// Softmax of one row in place; -infinity entries get probability 0.
+func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    var maximum = -Float.infinity
+    for i in 0..<count where row[i] > maximum { maximum = row[i] }
+    guard maximum > -Float.infinity else { return }
+    // Sums run in double: over a 250k vocabulary a float sum drifts by ~1e-4.
+    var sum = 0.0
+    for i in 0..<count {
+        let e = expf(row[i] - maximum)
+        row[i] = e
+        sum += Double(e)
+    }
+    let inverse = Float(1 / sum)
+    for i in 0..<count { row[i] *= inverse }
+}
+
+/// log_softmax of one row into `output`: x − max − log Σ exp(x − max).
+func logSoftmax(_ row: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>) {
+    var maximum = -Float.infinity
+    for i in 0..<count where row[i] > maximum { maximum = row[i] }
+    var sum = 0.0
+    for i in 0..<count { sum += Double(expf(row[i] - maximum)) }
+    let shift = maximum + Float(log(sum))
+    for i in 0..<count { output[i] = row[i] - shift }
+}
+
+/// Sets OpenBLAS's thread count for this process.
+func setBLASThreads(_ threads: Int) {
+    openblas_set_num_threads(Int32(max(1, threads)))
+}

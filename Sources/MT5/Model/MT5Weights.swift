@@ -1,0 +1,135 @@
+import Foundation
+
+/// The four projections of one attention block: q, k, v are [heads·d_kv, d_model], o is
+/// [d_model, heads·d_kv].
+struct AttentionWeights {
+    let query: UnsafeBufferPointer<Float>
+    let key: UnsafeBufferPointer<Float>
+    let value: UnsafeBufferPointer<Float>
+    let output: UnsafeBufferPointer<Float>
+}
+
+/// A feed-forward block: gated (wi_0, wi_1, wo) or ReLU (wi, wo).
+struct FeedForwardWeights {
+    /// wi_0 or wi: [d_ff, d_model].
+    let input: UnsafeBufferPointer<Float>
+    /// wi_1 (gated only): [d_ff, d_model].
+    let gate: UnsafeBufferPointer<Float>?
+    /// wo: [d_model, d_ff].
+    let output: UnsafeBufferPointer<Float>
+}
+
+/// One encoder block: self-attention then feed-forward, each after its own layer norm.
+struct EncoderLayerWeights {
+    let selfAttentionNorm: UnsafeBufferPointer<Float>
+    let selfAttention: AttentionWeights
+    let feedForwardNorm: UnsafeBufferPointer<Float>
+    let feedForward: FeedForwardWeights
+}
+
+/// One decoder block: causal self-attention, cross-attention, feed-forward.
+struct DecoderLayerWeights {
+    let selfAttentionNorm: UnsafeBufferPointer<Float>
+    let selfAttention: AttentionWeights
+    let crossAttentionNorm: UnsafeBufferPointer<Float>
+    let crossAttention: AttentionWeights
+    let feedForwardNorm: UnsafeBufferPointer<Float>
+    let feedForward: FeedForwardWeights
+}
+
+/// Every tensor of a T5 v1.1 / mT5 checkpoint, under HF transformers' names, with its shape
+/// checked against config.json. The buffers point into `store`, which owns them.
+final class MT5Weights: @unchecked Sendable {
+    let config: MT5Config
+    let store: WeightStore
+    /// shared.weight (or encoder./decoder.embed_tokens.weight): [vocab, d_model].
+    let embedding: UnsafeBufferPointer<Float>
+    /// lm_head.weight, or the embedding when the checkpoint is tied: [vocab, d_model].
+    let languageModelHead: UnsafeBufferPointer<Float>
+    let encoderLayers: [EncoderLayerWeights]
+    let encoderFinalNorm: UnsafeBufferPointer<Float>
+    let encoderRelativeBias: RelativeAttentionBias
+    let decoderLayers: [DecoderLayerWeights]
+    let decoderFinalNorm: UnsafeBufferPointer<Float>
+    let decoderRelativeBias: RelativeAttentionBias
+
+    init(config: MT5Config, store: WeightStore) throws {
+        self.config = config
+        self.store = store
+        let model = config.modelDimension
+        let inner = config.attentionInnerDimension
+        let vocabulary = config.vocabularySize
+
+        func tensor(_ name: String, _ shape: [Int]) throws -> UnsafeBufferPointer<Float> {
+            try store.floats(name, shape: shape)
+        }
+        func attention(_ prefix: String) throws -> AttentionWeights {
+            AttentionWeights(
+                query: try tensor("\(prefix).q.weight", [inner, model]),
+                key: try tensor("\(prefix).k.weight", [inner, model]),
+                value: try tensor("\(prefix).v.weight", [inner, model]),
+                output: try tensor("\(prefix).o.weight", [model, inner]))
+        }
+        func feedForward(_ prefix: String) throws -> FeedForwardWeights {
+            let hidden = config.feedForwardDimension
+            switch config.feedForward {
+            case .gatedGelu:
+                return FeedForwardWeights(
+                    input: try tensor("\(prefix).DenseReluDense.wi_0.weight", [hidden, model]),
+                    gate: try tensor("\(prefix).DenseReluDense.wi_1.weight", [hidden, model]),
+                    output: try tensor("\(prefix).DenseReluDense.wo.weight", [model, hidden]))
+            case .relu:
+                return FeedForwardWeights(
+                    input: try tensor("\(prefix).DenseReluDense.wi.weight", [hidden, model]),
+                    gate: nil,
+                    output: try tensor("\(prefix).DenseReluDense.wo.weight", [model, hidden]))
+            }
+        }
+
+        let embeddingName = ["shared.weight", "encoder.embed_tokens.weight",
+            "decoder.embed_tokens.weight"].first { store.info($0) != nil } ?? "shared.weight"
+        embedding = try tensor(embeddingName, [vocabulary, model])
+        languageModelHead = store.info("lm_head.weight") != nil
+            ? try tensor("lm_head.weight", [vocabulary, model]) : embedding
+
+        encoderLayers = try (0..<config.encoderLayerCount).map { index in
+            let block = "encoder.block.\(index).layer"
+            return EncoderLayerWeights(
+                selfAttentionNorm: try tensor("\(block).0.layer_norm.weight", [model]),
+                selfAttention: try attention("\(block).0.SelfAttention"),
+                feedForwardNorm: try tensor("\(block).1.layer_norm.weight", [model]),
+                feedForward: try feedForward("\(block).1"))
+        }
+        encoderFinalNorm = try tensor("encoder.final_layer_norm.weight", [model])
+
+        decoderLayers = try (0..<config.decoderLayerCount).map { index in
+            let block = "decoder.block.\(index).layer"
+            return DecoderLayerWeights(
+                selfAttentionNorm: try tensor("\(block).0.layer_norm.weight", [model]),
+                selfAttention: try attention("\(block).0.SelfAttention"),
+                crossAttentionNorm: try tensor("\(block).1.layer_norm.weight", [model]),
+                crossAttention: try attention("\(block).1.EncDecAttention"),
+                feedForwardNorm: try tensor("\(block).2.layer_norm.weight", [model]),
+                feedForward: try feedForward("\(block).2"))
+        }
+        decoderFinalNorm = try tensor("decoder.final_layer_norm.weight", [model])
+
+        // Block 0 of each stack owns the relative position bias; every layer shares it.
+        let buckets = config.relativeAttentionBucketCount
+        let biasShape = [buckets, config.headCount]
+        encoderRelativeBias = RelativeAttentionBias(
+            weight: try tensor(
+                "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", biasShape),
+            headCount: config.headCount,
+            buckets: RelativePositionBuckets(
+                bucketCount: buckets, maxDistance: config.relativeAttentionMaxDistance,
+                bidirectional: true))
+        decoderRelativeBias = RelativeAttentionBias(
+            weight: try tensor(
+                "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", biasShape),
+            headCount: config.headCount,
+            buckets: RelativePositionBuckets(
+                bucketCount: buckets, maxDistance: config.relativeAttentionMaxDistance,
+                bidirectional: false))
+    }
+}
