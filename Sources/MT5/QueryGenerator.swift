@@ -28,7 +28,7 @@ public final class QueryGenerator: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: modelDirectory.path,
             isDirectory: &isDirectory), isDirectory.boolValue
         else {
-            throw MT5Error.missingFile(path: modelDirectory.path)
+            throw MT5Error.missingFile(path: modelDirectory.path + " (model directory)")
         }
         let configURL = modelDirectory.appendingPathComponent("config.json")
         config = try MT5Config.load(from: configURL)

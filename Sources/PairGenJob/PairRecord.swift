@@ -75,10 +75,10 @@ public struct PairRecord: Sendable, Equatable {
 }
 
 /// JSON text for strings and numbers, written the same way on every run.
-enum JSONText {
+public enum JSONText {
     /// A quoted JSON string: quote, backslash and control characters escaped (the short
     /// forms where JSON has them, \u00XX otherwise); everything else is written as UTF-8.
-    static func string(_ value: String) -> String {
+    public static func string(_ value: String) -> String {
         var out = "\""
         out.reserveCapacity(value.utf8.count + 2)
         for scalar in value.unicodeScalars {
@@ -101,7 +101,7 @@ enum JSONText {
 
     /// A finite number rounded to 6 decimals (shortest form that reads back the same);
     /// non-finite values, which JSON cannot hold, become null.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         let rounded = (value * 1_000_000).rounded() / 1_000_000
         if rounded == rounded.rounded() && abs(rounded) < 1e15 {
