@@ -300,10 +300,10 @@ final class WeightsTests: XCTestCase {
         var generator = SplitMix64(seed: 2026)
         for relative in ["torch/pytorch_model.bin", "protocol4.bin", "mixed.safetensors"] {
             let original = try Data(contentsOf: fixtures.appendingPathComponent(relative))
-            var damaged: [Data] = stride(from: 0, to: original.count, by: 3).map {
+            var damaged: [Data] = stride(from: 0, to: original.count, by: 4).map {
                 original.prefix($0)
             }
-            for _ in 0..<300 {
+            for _ in 0..<200 {
                 var copy = original
                 for _ in 0..<1 + Int(generator.next() % 4) {
                     let position = Int(generator.next() % UInt64(copy.count))
