@@ -153,7 +153,6 @@ private struct Run {
         list.items.append(contentsOf: items)
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     mutating func execute() throws -> PickleValue {
         while true {
             opcodeOffset = reader.position

@@ -137,11 +137,17 @@ private func convertContiguous(
         // One loop per dtype keeps the dtype test out of the per-element work.
         switch dtype {
         case .f32:
-            for element in start..<end { output[element] = load(source, element: element, dtype: .f32) }
+            for element in start..<end {
+                output[element] = load(source, element: element, dtype: .f32)
+            }
         case .f16:
-            for element in start..<end { output[element] = load(source, element: element, dtype: .f16) }
+            for element in start..<end {
+                output[element] = load(source, element: element, dtype: .f16)
+            }
         case .bf16:
-            for element in start..<end { output[element] = load(source, element: element, dtype: .bf16) }
+            for element in start..<end {
+                output[element] = load(source, element: element, dtype: .bf16)
+            }
         }
     }
     if chunks <= 1 {

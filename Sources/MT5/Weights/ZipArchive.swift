@@ -71,7 +71,8 @@ struct ZipArchive {
                 throw MT5Error.malformedFile(
                     path: path, reason: "Zip64 end record missing at byte \(recordOffset)")
             }
-            entryCount = try Self.integer(reader.peek(UInt64.self, at: recordOffset + 32), path: path)
+            entryCount = try Self.integer(
+                reader.peek(UInt64.self, at: recordOffset + 32), path: path)
             directorySize = try Self.integer(
                 reader.peek(UInt64.self, at: recordOffset + 40), path: path)
             directoryOffset = try Self.integer(
@@ -187,7 +188,8 @@ struct ZipArchive {
 
     private static func integer(_ value: UInt64, path: String) throws -> Int {
         guard let result = Int(exactly: value) else {
-            throw MT5Error.malformedFile(path: path, reason: "zip size or offset \(value) too large")
+            throw MT5Error.malformedFile(
+                path: path, reason: "zip size or offset \(value) is too large")
         }
         return result
     }

@@ -13,6 +13,7 @@ import os
 import shutil
 import struct
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import torch
@@ -131,6 +132,43 @@ with zipfile.ZipFile(path("torch/pytorch_model.bin")) as source, \
         zipfile.ZipFile(path("compressed.bin"), "w", zipfile.ZIP_DEFLATED) as target:
     for info in source.infolist():
         target.writestr(info.filename, source.read(info.filename))
+
+
+
+# 8. The torch checkpoint of 4 repacked with every Zip64 structure that archives past 4 GiB
+# need (saturated 32-bit sizes and offsets, Zip64 extra fields, Zip64 end record and locator),
+# written by hand because zipfile only uses them when it must.
+def write_zip64(entries, target):
+    out, central = bytearray(), bytearray()
+    for name, data in entries:
+        offset, raw_name, crc = len(out), name.encode(), zlib.crc32(data)
+        extra = struct.pack("<HHQQ", 1, 16, len(data), len(data))
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 0, 0, 0, crc,
+                           0xFFFFFFFF, 0xFFFFFFFF, len(raw_name), len(extra))
+        out += raw_name + extra + data
+        extra = struct.pack("<HHQQQ", 1, 24, len(data), len(data), offset)
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 0, 0, 0, crc,
+                               0xFFFFFFFF, 0xFFFFFFFF, len(raw_name), len(extra), 0, 0, 0, 0,
+                               0xFFFFFFFF)
+        central += raw_name + extra
+    directory_offset = len(out)
+    out += central
+    record_offset = len(out)
+    out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, len(entries), len(entries),
+                       len(central), directory_offset)
+    out += struct.pack("<IIQI", 0x07064B50, 0, record_offset, 1)
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF,
+                       0xFFFFFFFF, 0xFFFFFFFF, 0)
+    with open(target, "wb") as file:
+        file.write(out)
+
+
+with zipfile.ZipFile(path("torch/pytorch_model.bin")) as source:
+    write_zip64([(i.filename, source.read(i.filename)) for i in source.infolist()],
+                path("zip64.bin"))
+with zipfile.ZipFile(path("zip64.bin")) as check:
+    assert check.testzip() is None
+record("zip64.bin", state)
 
 with open(path("expected.json"), "w") as out:
     json.dump(expected, out, indent=1, sort_keys=True)
