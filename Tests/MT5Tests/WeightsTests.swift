@@ -178,6 +178,51 @@ final class WeightsTests: XCTestCase {
         }
     }
 
+    func testPickleMachineReadsPlainValuesOfProtocols0To4() throws {
+        let machine = PickleMachine(
+            persistentLoad: { _ in XCTFail("no persistent ids"); return .none },
+            call: { module, name, _ in
+                module == "collections" && name == "OrderedDict"
+                    ? .dict(PickleDict()) : .opaque("\(module).\(name)")
+            })
+        let expected = "{ints: [0, 1, -1, 255, 65535, -2147483648, 1099511627776, "
+            + "-9223372036854775808], float: -2.5, flags: (true, false, None), "
+            + "text: \"naïve\", tuple: (1, (2, 3), ())}"
+        for version in [0, 2, 4] {
+            let url = fixtures.appendingPathComponent("value_protocol\(version).pkl")
+            let data = try Data(contentsOf: url)
+            let value = try data.withUnsafeBytes {
+                try machine.run($0, path: url.path, label: "value")
+            }
+            XCTAssertEqual(render(value), expected, "protocol \(version)")
+        }
+    }
+
+    /// A Python-like rendering of a pickled value, for comparing whole structures.
+    private func render(_ value: PickleValue) -> String {
+        switch value {
+        case .none: return "None"
+        case .bool(let flag): return String(flag)
+        case .int(let number): return String(number)
+        case .bigInteger: return "<big>"
+        case .float(let number): return String(number)
+        case .string(let text): return "\"\(text)\""
+        case .bytes(let bytes): return "b\(bytes)"
+        case .tuple(let items): return "(" + items.map(render).joined(separator: ", ") + ")"
+        case .list(let list): return "[" + list.items.map(render).joined(separator: ", ") + "]"
+        case .dict(let dict):
+            let entries = dict.entries.map { entry -> String in
+                guard case .string(let key) = entry.key else {
+                    return render(entry.key) + ": " + render(entry.value)
+                }
+                return key + ": " + render(entry.value)
+            }
+            return "{" + entries.joined(separator: ", ") + "}"
+        case .global(let module, let name): return "\(module).\(name)"
+        case .opaque(let object): return "<\(object)>"
+        }
+    }
+
     // MARK: - Named errors
 
     func testMissingTensorAndWrongShape() throws {

@@ -89,13 +89,41 @@ private struct Run {
         return items
     }
 
-    mutating func top() throws -> PickleValue {
+    func top() throws -> PickleValue {
         guard let value = stack.last else { throw failure("stack is empty") }
         return value
     }
 
-    mutating func text(_ bytes: UnsafeRawBufferPointer) -> String {
+    func text(_ bytes: UnsafeRawBufferPointer) -> String {
         String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Decodes Python's raw-unicode-escape: each byte is a Latin-1 character, except that
+    /// `\uXXXX` and `\UXXXXXXXX` spell other code points.
+    func rawUnicodeEscapeText(_ bytes: UnsafeRawBufferPointer) throws -> String {
+        var scalars = String.UnicodeScalarView()
+        var position = 0
+        while position < bytes.count {
+            let byte = bytes[position]
+            let digits = position + 1 < bytes.count && byte == UInt8(ascii: "\\")
+                ? (bytes[position + 1] == UInt8(ascii: "u") ? 4
+                    : bytes[position + 1] == UInt8(ascii: "U") ? 8 : 0)
+                : 0
+            guard digits > 0 else {
+                scalars.append(Unicode.Scalar(byte))
+                position += 1
+                continue
+            }
+            let start = position + 2
+            guard start + digits <= bytes.count,
+                let code = UInt32(text(UnsafeRawBufferPointer(
+                    rebasing: bytes[start..<(start + digits)])), radix: 16),
+                let scalar = Unicode.Scalar(code)
+            else { throw failure("bad \\u escape in a UNICODE string") }
+            scalars.append(scalar)
+            position = start + digits
+        }
+        return String(scalars)
     }
 
     mutating func lineText() throws -> String {
@@ -198,8 +226,7 @@ private struct Run {
                     stack.append(.bigInteger)
                 }
             case UInt8(ascii: "G"):  // BINFLOAT, big-endian
-                let bits = UInt64(bigEndian: try reader.read(UInt64.self).littleEndian)
-                stack.append(.float(Double(bitPattern: bits)))
+                stack.append(.float(Double(bitPattern: try reader.read(UInt64.self).byteSwapped)))
             case UInt8(ascii: "F"):  // FLOAT (text)
                 guard let value = Double(try lineText()) else { throw failure("not a float") }
                 stack.append(.float(value))
@@ -210,8 +237,8 @@ private struct Run {
                 stack.append(.string(text(try reader.readBytes(count(UInt8.self)))))
             case 0x8D:  // BINUNICODE8
                 stack.append(.string(text(try reader.readBytes(count(UInt64.self)))))
-            case UInt8(ascii: "V"):  // UNICODE (raw-unicode-escape; ASCII names are unchanged)
-                stack.append(.string(try lineText()))
+            case UInt8(ascii: "V"):  // UNICODE
+                stack.append(.string(try rawUnicodeEscapeText(reader.readLine())))
             case UInt8(ascii: "U"):  // SHORT_BINSTRING
                 stack.append(.string(text(try reader.readBytes(count(UInt8.self)))))
             case UInt8(ascii: "T"):  // BINSTRING

@@ -170,6 +170,16 @@ with zipfile.ZipFile(path("zip64.bin")) as check:
     assert check.testzip() is None
 record("zip64.bin", state)
 
+# 9. Plain pickles of one value in protocols 0 (text opcodes), 2 and 4, for the pickle machine.
+import pickle  # noqa: E402
+
+value = OrderedDict(
+    [("ints", [0, 1, -1, 255, 65535, -(2**31), 2**40, -(2**63)]), ("float", -2.5),
+     ("flags", (True, False, None)), ("text", "naïve"), ("tuple", (1, (2, 3), ()))])
+for protocol in (0, 2, 4):
+    with open(path(f"value_protocol{protocol}.pkl"), "wb") as out:
+        out.write(pickle.dumps(value, protocol=protocol))
+
 with open(path("expected.json"), "w") as out:
     json.dump(expected, out, indent=1, sort_keys=True)
     out.write("\n")
