@@ -21,8 +21,8 @@ struct TermKey: Hashable {
     }
 }
 
-/// Builds an index from passages streamed in corpus order; memory grows by about 12 bytes per
-/// posting plus the vocabulary until `finish`.
+/// Builds an index from passages streamed in corpus order; memory grows by about 16 bytes per
+/// posting (term, tf, and a 16-byte entry per passage) plus the vocabulary until `finish`.
 public final class BM25IndexBuilder {
     /// How passages and queries are analysed.
     public let analyzer: Analyzer
@@ -109,13 +109,9 @@ public final class BM25IndexBuilder {
 
         let settings = try! JSONEncoderForIndex.encode(
             IndexSettings(analyzer: analyzer, parameters: parameters))
-        var largeFrequencies = 0
-        for frequency in postingFrequencies where frequency >= UInt32(UInt16.max) {
-            largeFrequencies += 1
-        }
         let counts = IndexCounts(
             documentCount: documentLengths.count, termCount: sortedTerms.count,
-            postingCount: postingTerms.count, largeFrequencyCount: largeFrequencies,
+            postingCount: postingTerms.count,
             documentIDBytes: documentIDBytes.count,
             termBytes: termUTF8.reduce(0) { $0 + $1.count }, totalLength: totalLength,
             settingsLength: settings.count)
@@ -153,11 +149,10 @@ public final class BM25IndexBuilder {
         writer.write(starts, at: layout.postingStarts)
 
         let averageLength = Double(totalLength) / Double(max(documentLengths.count, 1))
-        var maxParts = [Double](repeating: 0, count: rankOfTerm.count)
+        var maxWeights = [Float](repeating: 0, count: rankOfTerm.count)
         var next = starts.map(Int.init)
         let documents = writer.pointer(UInt32.self, at: layout.postingDocuments)
-        let frequencies = writer.pointer(UInt16.self, at: layout.postingFrequencies)
-        var large: [(position: UInt64, frequency: UInt32)] = []
+        let weights = writer.pointer(UInt32.self, at: layout.postingWeights)
         var posting = 0
         for document in documentLengths.indices {
             let norm = parameters.lengthNorm(
@@ -168,19 +163,14 @@ public final class BM25IndexBuilder {
                 let position = next[rank]
                 next[rank] += 1
                 documents[position] = UInt32(document).littleEndian
-                frequencies[position] = UInt16(clamping: frequency).littleEndian
-                if frequency >= UInt32(UInt16.max) {
-                    large.append((UInt64(position), frequency))
-                }
-                let part = parameters.termFrequencyPart(Double(frequency), lengthNorm: norm)
-                maxParts[rank] = max(maxParts[rank], part)
+                let weight = Float(
+                    parameters.termFrequencyPart(Double(frequency), lengthNorm: norm))
+                weights[position] = weight.bitPattern.littleEndian
+                maxWeights[rank] = max(maxWeights[rank], weight)
                 posting += 1
             }
         }
-        large.sort { $0.position < $1.position }
-        writer.write(maxParts.map { $0.bitPattern }, at: layout.termMaxFrequencyParts)
-        writer.write(large.map { $0.position }, at: layout.largeFrequencyPositions)
-        writer.write(large.map { $0.frequency }, at: layout.largeFrequencyValues)
+        writer.write(maxWeights.map { $0.bitPattern }, at: layout.termMaxWeights)
     }
 }
 
@@ -210,7 +200,7 @@ struct IndexWriter {
         write(IndexCounts.magic, at: 0)
         let fields: [Int] = [
             counts.documentCount, counts.termCount, counts.postingCount,
-            counts.largeFrequencyCount, counts.documentIDBytes, counts.termBytes,
+            0, counts.documentIDBytes, counts.termBytes,
         ]
         write([IndexCounts.formatVersion], at: 8)
         write([UInt64(IndexLayout(counts).fileLength)], at: 24)

@@ -8,7 +8,7 @@ import Darwin
 
 // The index is one little-endian file, read in place through mmap:
 //
-//   0   magic "PGBM25\0\n"            56  large-frequency count E
+//   0   magic "PGBM25\0\n"            56  reserved (0)
 //   8   format version (1)            64  bytes of document ids
 //   16  checksum of bytes 24..<end    72  bytes of terms
 //   24  file length                   80  total document length (sum of dl)
@@ -19,12 +19,13 @@ import Darwin
 // then, each section starting on an 8-byte boundary:
 //   document lengths [UInt32 N], document-id offsets [UInt64 N+1], document-id bytes,
 //   term offsets [UInt64 V+1], term bytes (terms sorted by their UTF-8 bytes),
-//   posting starts [UInt64 V+1], largest tf part per term [Float64 V],
-//   posting documents [UInt32 P], posting frequencies [UInt16 P],
-//   large-frequency posting positions [UInt64 E], their frequencies [UInt32 E].
+//   posting starts [UInt64 V+1], largest posting weight per term [Float32 V],
+//   posting documents [UInt32 P], posting weights [Float32 P].
 //
-// A posting is 6 bytes: its document (4) and its term frequency (2); a frequency of 65,535 or
-// more is stored as 65,535 and looked up among the E large frequencies.
+// A posting is 8 bytes: its document (4) and its weight (4), the tf part of the BM25 formula
+// (see BM25Variant) computed in Float64 at build time and stored as Float32, as bm25s stores
+// its scores: a score is then off by at most 6e-8 of itself (one Float32 rounding per term),
+// and scoring a posting is a multiply-add. The idf is computed per query from df.
 
 /// The fixed-size counts at the head of an index file, from which every section's place follows.
 struct IndexCounts: Equatable {
@@ -35,7 +36,6 @@ struct IndexCounts: Equatable {
     var documentCount: Int
     var termCount: Int
     var postingCount: Int
-    var largeFrequencyCount: Int
     var documentIDBytes: Int
     var termBytes: Int
     var totalLength: UInt64
@@ -50,11 +50,9 @@ struct IndexLayout {
     let termOffsets: Int
     let termBytes: Int
     let postingStarts: Int
-    let termMaxFrequencyParts: Int
+    let termMaxWeights: Int
     let postingDocuments: Int
-    let postingFrequencies: Int
-    let largeFrequencyPositions: Int
-    let largeFrequencyValues: Int
+    let postingWeights: Int
     let fileLength: Int
 
     init(_ counts: IndexCounts) {
@@ -71,11 +69,9 @@ struct IndexLayout {
         termOffsets = section(8 * (counts.termCount + 1))
         termBytes = section(counts.termBytes)
         postingStarts = section(8 * (counts.termCount + 1))
-        termMaxFrequencyParts = section(8 * counts.termCount)
+        termMaxWeights = section(4 * counts.termCount)
         postingDocuments = section(4 * counts.postingCount)
-        postingFrequencies = section(2 * counts.postingCount)
-        largeFrequencyPositions = section(8 * counts.largeFrequencyCount)
-        largeFrequencyValues = section(4 * counts.largeFrequencyCount)
+        postingWeights = section(4 * counts.postingCount)
         fileLength = offset
     }
 }

@@ -37,7 +37,7 @@ extension BM25Index {
         else { throw corrupt("implausible counts in the header") }
         let counts = IndexCounts(
             documentCount: Int(fields[0]), termCount: Int(fields[1]),
-            postingCount: Int(fields[2]), largeFrequencyCount: Int(fields[3]),
+            postingCount: Int(fields[2]),
             documentIDBytes: Int(fields[4]), termBytes: Int(fields[5]), totalLength: fields[6],
             settingsLength: Int(fields[7]))
         let layout = IndexLayout(counts)

@@ -74,8 +74,9 @@ final class ParameterTests: XCTestCase {
             }
             let index = builder.finish()
             XCTAssertEqual(index.averageLength, 2)
+            // Postings keep the tf part as Float32: within 6e-8 of the score (IndexFile.swift).
             XCTAssertEqual(index.score(terms: ["a"], document: 0), expected[variant]!,
-                           accuracy: 1e-12, "\(variant)")
+                           accuracy: 1e-7 * expected[variant]!, "\(variant)")
         }
     }
 }

@@ -2,8 +2,8 @@ import XCTest
 
 @testable import BM25
 
-/// MaxScore retrieval against exhaustive scoring: same documents, same scores to the bit, same
-/// order, ties broken by corpus order.
+/// MaxScore and accumulator retrieval against the plain exhaustive reference: same documents,
+/// same scores to the bit, same order, ties broken by corpus order.
 final class PruningTests: XCTestCase {
     /// A small deterministic generator (SplitMix64), so failures reproduce.
     struct Generator: RandomNumberGenerator {
@@ -21,9 +21,11 @@ final class PruningTests: XCTestCase {
         _ index: BM25Index, _ query: [String], k: Int, file: StaticString = #filePath,
         line: UInt = #line
     ) {
-        let pruned = index.search(terms: query, k: k)
         let exhaustive = index.searchExhaustively(terms: query, k: k)
+        let pruned = index.search(terms: query, k: k, strategy: .maxScore)
         XCTAssertEqual(pruned, exhaustive, "query \(query) k \(k)", file: file, line: line)
+        let accumulated = index.search(terms: query, k: k, strategy: .accumulators)
+        XCTAssertEqual(accumulated, exhaustive, "query \(query) k \(k)", file: file, line: line)
     }
 
     func testRandomQueriesOnRealText() throws {
@@ -59,7 +61,7 @@ final class PruningTests: XCTestCase {
                 builder.add(id: "d\(number)", terms: terms)
             }
             let index = builder.finish()
-            for _ in 0..<150 {
+            for _ in 0..<100 {
                 let query = (0..<Int.random(in: 1...5, using: &generator)).map { _ in
                     words.randomElement(using: &generator)!
                 }
