@@ -53,7 +53,7 @@ enum TorchCheckpoint {
         }
 
         var tensors: [TensorLocation] = []
-        var resolver = Resolver(
+        let resolver = Resolver(
             archive: archive, prefix: prefix, fileIndex: fileIndex, path: path)
         try resolver.collect(stateDict, namePrefix: "", into: &tensors)
         return tensors
@@ -156,7 +156,7 @@ private struct Resolver {
     }
 
     /// Appends the tensors of `dict`; nested dicts (e.g. {"model": state_dict}) get dotted names.
-    mutating func collect(
+    func collect(
         _ dict: PickleDict, namePrefix: String, into tensors: inout [TensorLocation]
     ) throws {
         for (key, value) in dict.entries {

@@ -2,8 +2,11 @@ import Foundation
 
 /// The element type of a stored tensor that the store converts to Float, by its safetensors name.
 public enum WeightDType: String, Sendable {
+    /// IEEE 754 binary32, read in place.
     case f32 = "F32"
+    /// IEEE 754 binary16, widened exactly to Float on first access.
     case f16 = "F16"
+    /// bfloat16 (the top half of a binary32), widened exactly to Float on first access.
     case bf16 = "BF16"
 }
 
