@@ -69,8 +69,11 @@ enum RunCommand {
             overrides.append((String(setting[..<equals]),
                 String(setting[setting.index(after: equals)...])))
         }
-        let recipe = try Recipe.load(from: URL(fileURLWithPath: parsed.positionals[0]))
+        var recipe = try Recipe.load(from: URL(fileURLWithPath: parsed.positionals[0]))
             .applying(overrides)
+        // Relative corpus paths are relative to the current directory; the manifest keeps them
+        // absolute so that `pairgen resume` works from anywhere.
+        recipe.corpus = recipe.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         return try execute(recipe, parsed: parsed, restart: parsed.has("--restart"))
     }
 
