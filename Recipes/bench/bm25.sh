@@ -27,7 +27,8 @@ data, work = sys.argv[1], sys.argv[2]
 with open(f"{work}/machado.jsonl", "w", encoding="utf-8") as out:
     count = 0
     for part in ("00", "01"):
-        for line in open(f"{data}/pt-machado/machado_paragraphs.part{part}.jsonl", encoding="utf-8"):
+        path = f"{data}/pt-machado/machado_paragraphs.part{part}.jsonl"
+        for line in open(path, encoding="utf-8"):
             paragraph = json.loads(line)
             for number, sentence in enumerate(re.split(r"(?<=[.!?;])\s+", paragraph["text"])):
                 if len(sentence.strip()) >= 20:

@@ -98,7 +98,8 @@ public struct Analyzer: Codable, Sendable, Equatable {
                 if byte < 0x80 {
                     index += 1
                     switch byte {
-                    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    case UInt8(ascii: "a")...UInt8(ascii: "z"),
+                        UInt8(ascii: "0")...UInt8(ascii: "9"):
                         word.append(byte)
                     case UInt8(ascii: "A")...UInt8(ascii: "Z"):
                         word.append(byte | 0x20)

@@ -141,7 +141,11 @@ public final class BM25Index: @unchecked Sendable {
             var high = term.end
             while low < high {
                 let middle = (low + high) / 2
-                if Int(postingDocuments[middle]) < document { low = middle + 1 } else { high = middle }
+                if Int(postingDocuments[middle]) < document {
+                    low = middle + 1
+                } else {
+                    high = middle
+                }
             }
             if low < term.end, Int(postingDocuments[low]) == document {
                 total += term.contribution(weight(at: low))

@@ -29,17 +29,13 @@ public final class BM25IndexBuilder {
     /// The scoring parameters baked into the index.
     public let parameters: BM25Parameters
 
-    private var termIDs: [TermKey: UInt32] = [:]
-    private var terms: [String] = []
-    private var postingTerms: [UInt32] = []
-    private var postingFrequencies: [UInt32] = []
-    private var documentPostingEnds: [Int] = []
-    private var documentLengths: [UInt32] = []
-    private var documentIDBytes: [UInt8] = []
-    private var documentIDEnds: [Int] = []
-    private var totalLength: UInt64 = 0
-    private var lastDocumentOfTerm: [Int32] = []
-    private var slotOfTerm: [Int32] = []
+    /// Threads that analyse passages; they are analysed in batches, then added in order, so
+    /// the index is the same for any count.
+    public var analysisThreads = ProcessInfo.processInfo.activeProcessorCount
+
+    private var state = BuildState()
+    private var pending: [(id: String, text: String)] = []
+    private static let batchSize = 4096
 
     /// A builder whose parameters have been validated.
     public init(analyzer: Analyzer, parameters: BM25Parameters = .init()) throws {
@@ -49,58 +45,59 @@ public final class BM25IndexBuilder {
     }
 
     /// The number of passages added so far.
-    public var documentCount: Int { documentLengths.count }
+    public var documentCount: Int { state.documentLengths.count + pending.count }
 
     /// Adds a passage; passages are numbered 0, 1, 2... in the order they are added.
     public func add(id: String, text: String) {
-        var documentTerms: [String] = []
-        analyzer.forEachTerm(text) { documentTerms.append($0) }
-        add(id: id, terms: documentTerms)
+        pending.append((id, text))
+        if pending.count >= BM25IndexBuilder.batchSize { flushPending() }
     }
 
     /// Adds a passage already analysed into terms (as bm25s takes token lists).
     public func add(id: String, terms documentTerms: [String]) {
-        let document = Int32(truncatingIfNeeded: documentLengths.count)
-        let firstPosting = postingTerms.count
-        for term in documentTerms {
-            let termID = identifier(of: term)
-            if lastDocumentOfTerm[Int(termID)] == document {
-                postingFrequencies[firstPosting + Int(slotOfTerm[Int(termID)])] += 1
-            } else {
-                lastDocumentOfTerm[Int(termID)] = document
-                slotOfTerm[Int(termID)] = Int32(postingTerms.count - firstPosting)
-                postingTerms.append(termID)
-                postingFrequencies.append(1)
-            }
-        }
-        documentPostingEnds.append(postingTerms.count)
-        let length = UInt32(clamping: documentTerms.count)
-        documentLengths.append(length)
-        totalLength += UInt64(length)
-        documentIDBytes.append(contentsOf: id.utf8)
-        documentIDEnds.append(documentIDBytes.count)
+        flushPending()
+        state.add(id: id, terms: documentTerms)
     }
 
-    private func identifier(of term: String) -> UInt32 {
-        let key = TermKey(text: term)
-        if let known = termIDs[key] { return known }
-        let termID = UInt32(terms.count)
-        termIDs[key] = termID
-        terms.append(term)
-        lastDocumentOfTerm.append(-1)
-        slotOfTerm.append(0)
-        return termID
+    /// Analyses the pending passages on `analysisThreads` threads and adds them in order.
+    private func flushPending() {
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending.removeAll(keepingCapacity: true)
+        let analyzer = self.analyzer
+        let workers = max(1, min(analysisThreads, batch.count / 64))
+        let analysed = UnsafeMutableBufferPointer<[String]>.allocate(capacity: batch.count)
+        analysed.initialize(repeating: [])
+        defer {
+            analysed.deinitialize()
+            analysed.deallocate()
+        }
+        let output = UnsafeSendableBuffer(analysed)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for number in stride(from: worker, to: batch.count, by: workers) {
+                var terms: [String] = []
+                analyzer.forEachTerm(batch[number].text) { terms.append($0) }
+                output.buffer[number] = terms
+            }
+        }
+        for number in batch.indices {
+            state.add(id: batch[number].id, terms: analysed[number])
+        }
     }
 
     /// The finished index, in memory with the exact bytes `save` writes.
     public func finish() -> BM25Index {
-        termIDs = [:]
-        lastDocumentOfTerm = []
-        slotOfTerm = []
+        flushPending()
+        state.termIDs = [:]
+        state.lastDocumentOfTerm = []
+        state.slotOfTerm = []
+        let terms = state.terms
+        state.terms = []
+        let documentLengths = state.documentLengths
+        let totalLength = state.totalLength
 
         // Terms sorted by their bytes, so that a query term is found by binary search.
         let termUTF8 = terms.map { Array($0.utf8) }
-        terms = []
         let sortedTerms = termUTF8.indices.sorted {
             termUTF8[$0].lexicographicallyPrecedes(termUTF8[$1])
         }
@@ -111,8 +108,8 @@ public final class BM25IndexBuilder {
             IndexSettings(analyzer: analyzer, parameters: parameters))
         let counts = IndexCounts(
             documentCount: documentLengths.count, termCount: sortedTerms.count,
-            postingCount: postingTerms.count,
-            documentIDBytes: documentIDBytes.count,
+            postingCount: state.postingTerms.count,
+            documentIDBytes: state.documentIDBytes.count,
             termBytes: termUTF8.reduce(0) { $0 + $1.count }, totalLength: totalLength,
             settingsLength: settings.count)
         let layout = IndexLayout(counts)
@@ -121,8 +118,9 @@ public final class BM25IndexBuilder {
 
         writer.writeHeader(counts, settings: settings)
         writer.write(documentLengths, at: layout.documentLengths)
-        writer.write([UInt64(0)] + documentIDEnds.map(UInt64.init), at: layout.documentIDOffsets)
-        writer.write(documentIDBytes, at: layout.documentIDBytes)
+        writer.write([UInt64(0)] + state.documentIDEnds.map(UInt64.init),
+                     at: layout.documentIDOffsets)
+        writer.write(state.documentIDBytes, at: layout.documentIDBytes)
         var termOffsets: [UInt64] = [0]
         var termBytes: [UInt8] = []
         termBytes.reserveCapacity(counts.termBytes)
@@ -143,6 +141,11 @@ public final class BM25IndexBuilder {
 
     /// Counting sort of the postings by term rank; documents stay ascending in each list.
     private func writePostings(_ writer: IndexWriter, layout: IndexLayout, rankOfTerm: [UInt32]) {
+        let postingTerms = state.postingTerms
+        let postingFrequencies = state.postingFrequencies
+        let documentPostingEnds = state.documentPostingEnds
+        let documentLengths = state.documentLengths
+        let totalLength = state.totalLength
         var starts = [UInt64](repeating: 0, count: rankOfTerm.count + 1)
         for term in postingTerms { starts[Int(rankOfTerm[Int(term)]) + 1] += 1 }
         for rank in rankOfTerm.indices { starts[rank + 1] += starts[rank] }
@@ -171,6 +174,57 @@ public final class BM25IndexBuilder {
             }
         }
         writer.write(maxWeights.map { $0.bitPattern }, at: layout.termMaxWeights)
+    }
+}
+
+/// What the builder has collected: the vocabulary and, per passage, its (term, tf) postings.
+///
+/// A struct mutated in place, so appending a posting costs no dynamic exclusivity check.
+struct BuildState {
+    var termIDs: [TermKey: UInt32] = [:]
+    var terms: [String] = []
+    var postingTerms: [UInt32] = []
+    var postingFrequencies: [UInt32] = []
+    var documentPostingEnds: [Int] = []
+    var documentLengths: [UInt32] = []
+    var documentIDBytes: [UInt8] = []
+    var documentIDEnds: [Int] = []
+    var totalLength: UInt64 = 0
+    /// For each term, the last passage that held it and its posting's place in that passage.
+    var lastDocumentOfTerm: [Int32] = []
+    var slotOfTerm: [Int32] = []
+
+    mutating func add(id: String, terms documentTerms: [String]) {
+        let document = Int32(truncatingIfNeeded: documentLengths.count)
+        let firstPosting = postingTerms.count
+        for term in documentTerms {
+            let termID = Int(identifier(of: term))
+            if lastDocumentOfTerm[termID] == document {
+                postingFrequencies[firstPosting + Int(slotOfTerm[termID])] += 1
+            } else {
+                lastDocumentOfTerm[termID] = document
+                slotOfTerm[termID] = Int32(postingTerms.count - firstPosting)
+                postingTerms.append(UInt32(termID))
+                postingFrequencies.append(1)
+            }
+        }
+        documentPostingEnds.append(postingTerms.count)
+        let length = UInt32(clamping: documentTerms.count)
+        documentLengths.append(length)
+        totalLength += UInt64(length)
+        documentIDBytes.append(contentsOf: id.utf8)
+        documentIDEnds.append(documentIDBytes.count)
+    }
+
+    private mutating func identifier(of term: String) -> UInt32 {
+        let key = TermKey(text: term)
+        if let known = termIDs[key] { return known }
+        let termID = UInt32(terms.count)
+        termIDs[key] = termID
+        terms.append(term)
+        lastDocumentOfTerm.append(-1)
+        slotOfTerm.append(0)
+        return termID
     }
 }
 

@@ -9,7 +9,8 @@ extension BM25Index {
         do {
             try data.write(to: url, options: .atomic)
         } catch {
-            throw BM25Error.io(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+            throw BM25Error.io(
+                path: url.path, reason: "cannot write: \(error.localizedDescription)")
         }
     }
 

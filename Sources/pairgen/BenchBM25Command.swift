@@ -40,18 +40,21 @@ enum BenchBM25Command {
             ?? ProcessInfo.processInfo.activeProcessorCount
         let minSeconds = try options.double("--min-seconds", in: 0...3600) ?? 2
 
-        let started = Date()
-        let builder = try BM25IndexBuilder(analyzer: Analyzer(language: language, stem: false))
+        // Passages are read first, as the bm25s driver reads its JSONL before its clock starts.
+        var passages: [(id: String, text: String)] = []
         let reader = try CorpusReader(files: [URL(fileURLWithPath: corpus)])
         while let record = try reader.next() {
             guard case .passage(let passage) = record else {
                 throw UsageError(message: "bench corpora must have no bad lines: \(record)",
                                  usage: usage)
             }
-            builder.add(
-                id: passage.id,
-                text: passage.title.isEmpty ? passage.text : passage.title + " " + passage.text)
+            passages.append((
+                passage.id,
+                passage.title.isEmpty ? passage.text : passage.title + " " + passage.text))
         }
+        let started = Date()
+        let builder = try BM25IndexBuilder(analyzer: Analyzer(language: language, stem: false))
+        for passage in passages { builder.add(id: passage.id, text: passage.text) }
         let index = builder.finish()
         let buildSeconds = Date().timeIntervalSince(started)
         let queries = try IndexCommand.readQueries(queryFile).map(\.text)

@@ -44,7 +44,9 @@ enum IndexCommand {
             arguments, valueFlags: ["--corpus", "--language", "--out", "--k1", "--b", "--variant"],
             switchFlags: ["--no-stopwords", "--no-stem", "--fold-accents"], usage: usage)
         let corpus = options.strings("--corpus") + options.positionals
-        guard !corpus.isEmpty else { throw UsageError(message: "--corpus is required", usage: usage) }
+        guard !corpus.isEmpty else {
+            throw UsageError(message: "--corpus is required", usage: usage)
+        }
         guard let language = options.string("--language") else {
             throw UsageError(message: "--language is required", usage: usage)
         }

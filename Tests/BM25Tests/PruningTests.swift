@@ -37,7 +37,9 @@ final class PruningTests: XCTestCase {
             let length = Int.random(in: 1...8, using: &generator)
             let query = (0..<length).map { _ -> String in
                 // Half the terms from a random document, so that queries match something.
-                if Bool.random(using: &generator) { return vocabulary.randomElement(using: &generator)! }
+                if Bool.random(using: &generator) {
+                    return vocabulary.randomElement(using: &generator)!
+                }
                 return documents.randomElement(using: &generator)!.randomElement(using: &generator)!
             }
             for k in [1, 3, 10, 100] { assertSame(index, query, k: k) }

@@ -28,7 +28,9 @@ final class SciFactTests: XCTestCase {
 
         let queries = try CorpusReader(files: [Fixtures.url("scifact/queries.jsonl")])
         var texts: [(id: String, text: String)] = []
-        while case .passage(let query)? = try queries.next() { texts.append((query.id, query.text)) }
+        while case .passage(let query)? = try queries.next() {
+            texts.append((query.id, query.text))
+        }
         XCTAssertEqual(texts.count, 300)
         let qrels = try Qrels(contentsOf: Fixtures.url("scifact/test.tsv"))
         let results = index.search(queries: texts.map(\.text), k: 100, threads: 2)
