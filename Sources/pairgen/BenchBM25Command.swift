@@ -159,18 +159,18 @@ enum BenchBM25Command {
     {
         var lines = [title]
         func row(_ name: String, _ mine: Double, _ other: Double?, higherIsBetter: Bool) {
-            var line = name.padding(toLength: 28, withPad: " ", startingAt: 0)
-            line += String(format: "%12.2f", mine)
+            var line = name.padding(toLength: 24, withPad: " ", startingAt: 0)
+            line += String(format: "%14.2f", mine)
             if let other {
                 let ratio = higherIsBetter ? mine / other : other / mine
-                line += String(format: "%12.2f %9.1fx", other, ratio)
+                line += String(format: "%14.2f %13.1fx", other, ratio)
             }
             lines.append(line)
         }
-        var header = "".padding(toLength: 28, withPad: " ", startingAt: 0)
-            + "pairgen".leftPadded(12)
+        var header = "".padding(toLength: 24, withPad: " ", startingAt: 0)
+            + "pairgen".leftPadded(14)
         if let theirs {
-            header += theirs.engine.leftPadded(12) + "pairgen is".leftPadded(11)
+            header += theirs.engine.leftPadded(14) + "pairgen better".leftPadded(15)
         }
         lines.append(header)
         row("index build (s)", ours.buildSeconds, theirs?.buildSeconds, higherIsBetter: false)

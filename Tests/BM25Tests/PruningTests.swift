@@ -67,7 +67,7 @@ final class PruningTests: XCTestCase {
                 let query = (0..<Int.random(in: 1...5, using: &generator)).map { _ in
                     words.randomElement(using: &generator)!
                 }
-                for k in [1, 7, 50, 1000] { assertSame(index, query, k: k) }
+                for k in [1, 7, 50, 1000, 5000] { assertSame(index, query, k: k) }
             }
         }
     }
