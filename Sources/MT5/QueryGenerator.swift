@@ -18,6 +18,7 @@ public final class QueryGenerator: @unchecked Sendable {
     public let tokenizerFingerprint: String
     let weights: MT5Weights
     private let encoder: Encoder
+    private let threads: Int
 
     /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds the BLAS threads.
     public init(modelDirectory: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount)
@@ -41,6 +42,7 @@ public final class QueryGenerator: @unchecked Sendable {
         encoder = Encoder(weights: weights)
         modelFingerprint = try Self.fingerprint(config: configURL, weightFiles: store.files)
         tokenizerFingerprint = try SHA256Hasher.hex(ofFileAt: tokenizerURL)
+        self.threads = max(1, threads)
         setBLASThreads(threads)
     }
 
@@ -61,9 +63,10 @@ public final class QueryGenerator: @unchecked Sendable {
         let raw: [[(tokens: [Int32], score: Double)]]
         switch options.decoding {
         case .beam:
-            raw = BeamSearch(weights: weights, options: options).run(passages: encoded)
+            raw = BeamSearch(weights: weights, options: options, threads: threads)
+                .run(passages: encoded)
         case .greedy, .sample:
-            raw = IndependentDecoding(weights: weights, options: options)
+            raw = IndependentDecoding(weights: weights, options: options, threads: threads)
                 .run(passages: encoded, seeds: seeds)
         }
         return raw.map { sequences in

@@ -28,7 +28,7 @@ enum Fixtures {
         lock.lock()
         defer { lock.unlock() }
         if let cached = generators[name] { return cached }
-        let generator = try QueryGenerator(modelDirectory: checkpoint(name), threads: 1)
+        let generator = try QueryGenerator(modelDirectory: checkpoint(name), threads: 2)
         generators[name] = generator
         return generator
     }

@@ -13,6 +13,7 @@ import Foundation
 struct BeamSearch {
     let weights: MT5Weights
     let options: GenerationOptions
+    let threads: Int
 
     private struct PassageBeams {
         var running: [[Int32]]
@@ -47,11 +48,21 @@ struct BeamSearch {
         let state = DecoderState(
             weights: weights, passages: passages,
             rowPassage: active.flatMap { Array(repeating: $0, count: beams) }, capacity: limit)
-        let logProbabilities = FloatBuffer(count: vocabulary)
-
         while !active.isEmpty {
             let tokens = active.flatMap { states[$0].running.map { $0.last! } }
             let logits = state.advance(tokens: tokens)
+            // Per row: log-softmax, processors, the running score, and the row's best
+            // 2·beams continuations, computed for all rows in parallel.
+            var rowBest = [[(Float, Int)]](repeating: [], count: tokens.count)
+            rowBest.withUnsafeMutableBufferPointer { rowBest in
+                parallelFor(tokens.count, threads: threads) { row in
+                    let beamState = states[active[row / beams]]
+                    rowBest[row] = bestContinuations(
+                        logits: logits.pointer + row * vocabulary,
+                        sequence: beamState.running[row % beams],
+                        runningScore: beamState.runningScores[row % beams], count: candidates)
+                }
+            }
             var keptRows: [Int] = []
             for (slot, passage) in active.enumerated() {
                 var beamState = states[passage]
@@ -60,21 +71,7 @@ struct BeamSearch {
                 // Best 2·beams continuations over all beams; ties keep the lower flat index.
                 var pool: [(score: Float, beam: Int, token: Int)] = []
                 for beam in 0..<beams {
-                    let row = logits.pointer + (slot * beams + beam) * vocabulary
-                    logSoftmax(row, count: vocabulary, into: logProbabilities.pointer)
-                    if options.noRepeatNgramSize > 0 {
-                        banRepeatedNgrams(
-                            sequence: beamState.running[beam], size: options.noRepeatNgramSize,
-                            scores: logProbabilities.pointer)
-                    }
-                    enforceMinimumNewTokens(
-                        sequenceLength: currentLength, minimum: options.minNewTokens,
-                        endOfSequence: eos, scores: logProbabilities.pointer)
-                    let base = beamState.runningScores[beam]
-                    for i in 0..<vocabulary { logProbabilities.pointer[i] += base }
-                    for (score, token) in topEntries(
-                        logProbabilities.pointer, count: vocabulary, k: candidates)
-                    {
+                    for (score, token) in rowBest[slot * beams + beam] {
                         pool.append((score, beam, token))
                     }
                 }
@@ -149,5 +146,22 @@ struct BeamSearch {
                 (beamState.finished[index], Double(beamState.finishedScores[index]))
             }
         }
+    }
+
+    /// One beam's best `count` continuations by accumulated score: log-softmax of the logits
+    /// (in place), the processors, then the running score added in float32 as HF adds it.
+    private func bestContinuations(
+        logits: UnsafeMutablePointer<Float>, sequence: [Int32], runningScore: Float, count: Int
+    ) -> [(Float, Int)] {
+        let vocabulary = weights.config.vocabularySize
+        logSoftmax(logits, count: vocabulary, into: logits)
+        if options.noRepeatNgramSize > 0 {
+            banRepeatedNgrams(sequence: sequence, size: options.noRepeatNgramSize, scores: logits)
+        }
+        enforceMinimumNewTokens(
+            sequenceLength: sequence.count, minimum: options.minNewTokens,
+            endOfSequence: weights.config.endOfSequenceTokenID, scores: logits)
+        for i in 0..<vocabulary { logits[i] += runningScore }
+        return topEntries(logits, count: vocabulary, k: count)
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 struct IndependentDecoding {
     let weights: MT5Weights
     let options: GenerationOptions
+    let threads: Int
 
     /// `seeds[p]` drives the samples of passage p; sequence j of a passage draws from its own
     /// stream, so batching never changes a passage's queries.
@@ -32,40 +33,28 @@ struct IndependentDecoding {
         var live = Array(sequences.indices)
         let state = DecoderState(
             weights: weights, passages: passages, rowPassage: rowPassage, capacity: limit)
-        let logProbabilities = FloatBuffer(count: vocabulary)
+        var chosen = [(token: Int, logProbability: Double)](
+            repeating: (0, 0), count: sequences.count)
 
         while !live.isEmpty && state.step < limit {
             let logits = state.advance(tokens: live.map { sequences[$0].last! })
+            chosen.withUnsafeMutableBufferPointer { chosen in
+                randoms.withUnsafeMutableBufferPointer { randoms in
+                    parallelFor(live.count, threads: threads) { row in
+                        let index = live[row]
+                        chosen[row] = choose(
+                            scores: logits.pointer + row * vocabulary,
+                            sequence: sequences[index], random: &randoms[index])
+                    }
+                }
+            }
             var keep: [Int] = []
             for (row, index) in live.enumerated() {
-                let scoresRow = logits.pointer + row * vocabulary
-                if options.noRepeatNgramSize > 0 {
-                    banRepeatedNgrams(
-                        sequence: sequences[index], size: options.noRepeatNgramSize,
-                        scores: scoresRow)
-                }
-                enforceMinimumNewTokens(
-                    sequenceLength: sequences[index].count, minimum: options.minNewTokens,
-                    endOfSequence: eos, scores: scoresRow)
-                let token: Int
-                if options.decoding == .greedy {
-                    token = topEntries(scoresRow, count: vocabulary, k: 1)[0].1
-                } else {
-                    warpForSampling(
-                        scoresRow, count: vocabulary, temperature: options.temperature,
-                        topK: options.topK, topP: options.topP)
-                    logProbabilities.pointer.update(from: scoresRow, count: vocabulary)
-                    softmaxInPlace(logProbabilities.pointer, count: vocabulary)
-                    token = drawIndex(
-                        probabilities: logProbabilities.pointer, count: vocabulary,
-                        random: &randoms[index])
-                }
                 // The score is the log-probability under the distribution the token was
                 // chosen from (after processors and warpers), as HF's transition scores are.
-                logSoftmax(scoresRow, count: vocabulary, into: logProbabilities.pointer)
-                scores[index] += Double(logProbabilities.pointer[token])
-                sequences[index].append(Int32(token))
-                if Int32(token) != eos && sequences[index].count < limit + 1 {
+                scores[index] += chosen[row].logProbability
+                sequences[index].append(Int32(chosen[row].token))
+                if Int32(chosen[row].token) != eos && sequences[index].count < limit + 1 {
                     keep.append(row)
                 }
             }
@@ -79,5 +68,27 @@ struct IndependentDecoding {
             results[passage].append((sequences[index], scores[index]))
         }
         return results
+    }
+
+    /// Applies the processors (and for sampling the warpers) to one row of logits in place and
+    /// picks its next token.
+    private func choose(
+        scores: UnsafeMutablePointer<Float>, sequence: [Int32], random: inout SeededRandom
+    ) -> (token: Int, logProbability: Double) {
+        let vocabulary = weights.config.vocabularySize
+        if options.noRepeatNgramSize > 0 {
+            banRepeatedNgrams(sequence: sequence, size: options.noRepeatNgramSize, scores: scores)
+        }
+        enforceMinimumNewTokens(
+            sequenceLength: sequence.count, minimum: options.minNewTokens,
+            endOfSequence: weights.config.endOfSequenceTokenID, scores: scores)
+        if options.decoding == .greedy {
+            let token = topEntries(scores, count: vocabulary, k: 1)[0].1
+            return (token, Double(scores[token]) - logSumExp(scores, count: vocabulary))
+        }
+        let candidates = samplingCandidates(
+            scores, count: vocabulary, temperature: options.temperature, topK: options.topK,
+            topP: options.topP)
+        return drawToken(scores: scores, candidates: candidates, random: &random)
     }
 }

@@ -32,40 +32,89 @@ func enforceMinimumNewTokens(
 
 /// Sampling warpers over one row of logits, in place: temperature, then top-k (ties with the
 /// k-th value are kept), then top-p (the smallest high-probability set reaching p, found on
-/// the ascending sort as HF does). Removed tokens get -infinity.
-func warpForSampling(
+/// the ascending sort as HF does). Returns the surviving token ids in ascending order; the
+/// scores of other tokens are left as they were, so callers read only the survivors.
+func samplingCandidates(
     _ scores: UnsafeMutablePointer<Float>, count: Int, temperature: Double, topK: Int,
     topP: Double
-) {
+) -> [Int] {
     if temperature != 1.0 {
         let divisor = Float(temperature)
         for i in 0..<count { scores[i] /= divisor }
     }
+    var kept: [Int] = []
     if topK > 0 && topK < count {
         let threshold = kthLargest(scores, count: count, k: topK)
-        for i in 0..<count where scores[i] < threshold { scores[i] = -.infinity }
-    }
-    if topP < 1.0 {
-        var kept: [Int] = []
+        for i in 0..<count where scores[i] >= threshold && scores[i] > -.infinity {
+            kept.append(i)
+        }
+    } else {
+        kept.reserveCapacity(count)
         for i in 0..<count where scores[i] > -.infinity { kept.append(i) }
-        // Ascending by score; equal scores keep id order.
-        kept.sort { scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1 }
-        var maximum = -Float.infinity
-        for i in kept where scores[i] > maximum { maximum = scores[i] }
-        var total: Float = 0
-        var exponentials = [Float](repeating: 0, count: kept.count)
-        for (position, i) in kept.enumerated() {
-            exponentials[position] = expf(scores[i] - maximum)
-            total += exponentials[position]
-        }
-        let limit = Float(1 - topP)
-        var cumulative: Float = 0
-        for (position, i) in kept.enumerated() {
-            cumulative += exponentials[position] / total
-            // The most likely token always stays.
-            if cumulative <= limit && position < kept.count - 1 { scores[i] = -.infinity }
+    }
+    guard topP < 1.0, kept.count > 1 else { return kept }
+
+    // Ascending by score; equal scores keep id order.
+    let ascending = kept.sorted {
+        scores[$0] != scores[$1] ? scores[$0] < scores[$1] : $0 < $1
+    }
+    let maximum = scores[ascending[ascending.count - 1]]
+    var exponentials = [Float](repeating: 0, count: ascending.count)
+    var total = 0.0
+    for (position, i) in ascending.enumerated() {
+        exponentials[position] = expf(scores[i] - maximum)
+        total += Double(exponentials[position])
+    }
+    let limit = Float(1 - topP)
+    var cumulative: Float = 0
+    var removed = Set<Int>()
+    for (position, i) in ascending.enumerated() {
+        cumulative += Float(Double(exponentials[position]) / total)
+        // The most likely token always stays.
+        if cumulative <= limit && position < ascending.count - 1 { removed.insert(i) }
+    }
+    return removed.isEmpty ? kept : kept.filter { !removed.contains($0) }
+}
+
+/// The warpers of `samplingCandidates` with removed tokens set to -infinity, as HF leaves
+/// them.
+func warpForSampling(
+    _ scores: UnsafeMutablePointer<Float>, count: Int, temperature: Double, topK: Int,
+    topP: Double
+) {
+    let kept = samplingCandidates(
+        scores, count: count, temperature: temperature, topK: topK, topP: topP)
+    var next = 0
+    for i in 0..<count {
+        if next < kept.count && kept[next] == i {
+            next += 1
+        } else {
+            scores[i] = -.infinity
         }
     }
+}
+
+/// Draws one of `candidates` (ascending ids) with probability softmax(scores) over them,
+/// summing in id order in double precision so that the draw is the same everywhere. Returns
+/// the token and its log-probability.
+func drawToken(
+    scores: UnsafePointer<Float>, candidates: [Int], random: inout SeededRandom
+) -> (token: Int, logProbability: Double) {
+    var maximum = -Float.infinity
+    for i in candidates where scores[i] > maximum { maximum = scores[i] }
+    var total = 0.0
+    for i in candidates { total += Double(expf(scores[i] - maximum)) }
+    let target = random.nextUnit() * total
+    var cumulative = 0.0
+    var chosen = candidates[candidates.count - 1]
+    for i in candidates {
+        cumulative += Double(expf(scores[i] - maximum))
+        if cumulative > target {
+            chosen = i
+            break
+        }
+    }
+    return (chosen, Double(scores[chosen] - maximum) - log(total))
 }
 
 /// The k-th largest value of a row (k ≥ 1).

@@ -39,21 +39,3 @@ struct SeededRandom {
 
     private func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
-
-/// Draws an index from probabilities (which need not sum exactly to 1), summing in index
-/// order in double precision so that the draw is the same everywhere.
-func drawIndex(probabilities: UnsafePointer<Float>, count: Int, random: inout SeededRandom)
-    -> Int
-{
-    var total = 0.0
-    for i in 0..<count { total += Double(probabilities[i]) }
-    let target = random.nextUnit() * total
-    var cumulative = 0.0
-    var last = 0
-    for i in 0..<count where probabilities[i] > 0 {
-        cumulative += Double(probabilities[i])
-        last = i
-        if cumulative > target { return i }
-    }
-    return last
-}

@@ -19,6 +19,18 @@ final class DecoderState {
     private var selfValues: [FloatBuffer]
     /// Causal bias by distance: [heads, capacity].
     private let bias: [Float]
+    /// Scratch for one step, sized for the most rows this state ever holds (its first count).
+    private let hidden: FloatBuffer  // [rows, d_model]
+    private let normed: FloatBuffer  // [rows, d_model]
+    private let queries: FloatBuffer  // [rows, heads·d_kv]
+    private let keys: FloatBuffer  // [rows, heads·d_kv]
+    private let values: FloatBuffer  // [rows, heads·d_kv]
+    private let context: FloatBuffer  // [rows, heads·d_kv]
+    private let projected: FloatBuffer  // [rows, d_model]
+    private let scores: FloatBuffer  // [rows, longest passage] or [capacity]
+    private let logits: FloatBuffer  // [rows, vocab]
+    private let maximumRows: Int
+    private let feedForward: FeedForwardScratch
 
     /// Starts empty rows: `rowPassage[i]` is row i's passage index; at most `capacity` steps.
     init(weights: MT5Weights, passages: [EncodedPassage], rowPassage: [Int], capacity: Int) {
@@ -31,6 +43,20 @@ final class DecoderState {
         selfKeys = weights.decoderLayers.map { _ in FloatBuffer(count: size) }
         selfValues = weights.decoderLayers.map { _ in FloatBuffer(count: size) }
         bias = weights.decoderRelativeBias.decoderBias(maxSteps: capacity)
+        let config = weights.config
+        let rows = rowPassage.count
+        maximumRows = rows
+        hidden = FloatBuffer(count: rows * config.modelDimension)
+        normed = FloatBuffer(count: rows * config.modelDimension)
+        queries = FloatBuffer(count: rows * config.attentionInnerDimension)
+        keys = FloatBuffer(count: rows * config.attentionInnerDimension)
+        values = FloatBuffer(count: rows * config.attentionInnerDimension)
+        context = FloatBuffer(count: rows * config.attentionInnerDimension)
+        projected = FloatBuffer(count: rows * config.modelDimension)
+        let longest = passages.map(\.length).max() ?? 1
+        scores = FloatBuffer(count: max(rows * longest, capacity))
+        logits = FloatBuffer(count: rows * config.vocabularySize)
+        feedForward = FeedForwardScratch(capacity: rows, config: config)
     }
 
     var rowCount: Int { rowPassage.count }
@@ -61,9 +87,10 @@ final class DecoderState {
         rowPassage = newPassages
     }
 
-    /// Feeds one token per row and returns the next-token logits, [rows, vocab].
+    /// Feeds one token per row and returns the next-token logits, [rows, vocab]; the buffer
+    /// is reused by the next step.
     func advance(tokens: [Int32]) -> FloatBuffer {
-        precondition(tokens.count == rowCount && step < capacity)
+        precondition(tokens.count == rowCount && rowCount <= maximumRows && step < capacity)
         let config = weights.config
         let rows = rowCount
         let model = config.modelDimension
@@ -71,21 +98,11 @@ final class DecoderState {
         let headDimension = config.keyValueDimension
         let epsilon = config.layerNormEpsilon
 
-        let hidden = FloatBuffer(count: rows * model)  // [rows, d_model]
         for (row, token) in tokens.enumerated() {
             (hidden.pointer + row * model).update(
                 from: weights.embedding.baseAddress! + Int(token) * model, count: model)
         }
-        let normed = FloatBuffer(count: rows * model)
-        let queries = FloatBuffer(count: rows * inner)
-        let keys = FloatBuffer(count: rows * inner)
-        let values = FloatBuffer(count: rows * inner)
-        let context = FloatBuffer(count: rows * inner)
-        let projected = FloatBuffer(count: rows * model)
-        let feedForward = FeedForwardScratch(rows: rows, config: config)
         let groups = passageGroups()
-        let longest = groups.map { passages[$0.passage].length }.max() ?? 1
-        let scores = FloatBuffer(count: max(rows * longest, capacity))
 
         for (index, layer) in weights.decoderLayers.enumerated() {
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
@@ -98,8 +115,7 @@ final class DecoderState {
                 weight: attention.key.baseAddress!, outFeatures: inner, into: keys.pointer)
             linear(normed.pointer, rows: rows, inFeatures: model,
                 weight: attention.value.baseAddress!, outFeatures: inner, into: values.pointer)
-            selfAttend(layer: index, queries: queries, keys: keys, values: values,
-                scores: scores, into: context)
+            selfAttend(layer: index)
             linear(context.pointer, rows: rows, inFeatures: inner,
                 weight: attention.output.baseAddress!, outFeatures: model,
                 into: projected.pointer)
@@ -141,7 +157,8 @@ final class DecoderState {
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
                 weight: layer.feedForwardNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
-            feedForward.apply(layer.feedForward, input: normed.pointer, into: projected.pointer)
+            feedForward.apply(
+                layer.feedForward, rows: rows, input: normed.pointer, into: projected.pointer)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
         }
         rmsNorm(hidden.pointer, rows: rows, dimension: model,
@@ -151,7 +168,6 @@ final class DecoderState {
             let scale = 1 / Float(model).squareRoot()
             for i in 0..<(rows * model) { hidden.pointer[i] *= scale }
         }
-        let logits = FloatBuffer(count: rows * config.vocabularySize)
         linear(hidden.pointer, rows: rows, inFeatures: model,
             weight: weights.languageModelHead.baseAddress!, outFeatures: config.vocabularySize,
             into: logits.pointer)
@@ -160,10 +176,7 @@ final class DecoderState {
     }
 
     /// Causal self-attention of the newest token of each row over its cached keys and values.
-    private func selfAttend(
-        layer: Int, queries: FloatBuffer, keys: FloatBuffer, values: FloatBuffer,
-        scores: FloatBuffer, into context: FloatBuffer
-    ) {
+    private func selfAttend(layer: Int) {
         let config = weights.config
         let inner = config.attentionInnerDimension
         let headDimension = config.keyValueDimension

@@ -45,7 +45,7 @@ struct Encoder {
         let context = FloatBuffer(count: length * inner)
         let scores = FloatBuffer(count: length * length)
         let projected = FloatBuffer(count: length * model)
-        let feedForward = FeedForwardScratch(rows: length, config: config)
+        let feedForward = FeedForwardScratch(capacity: length, config: config)
 
         for layer in weights.encoderLayers {
             rmsNorm(hidden.pointer, rows: length, dimension: model,
@@ -88,7 +88,8 @@ struct Encoder {
             rmsNorm(hidden.pointer, rows: length, dimension: model,
                 weight: layer.feedForwardNorm.baseAddress!, epsilon: config.layerNormEpsilon,
                 into: normed.pointer)
-            feedForward.apply(layer.feedForward, input: normed.pointer, into: projected.pointer)
+            feedForward.apply(
+                layer.feedForward, rows: length, input: normed.pointer, into: projected.pointer)
             addInPlace(hidden.pointer, projected.pointer, count: length * model)
         }
         rmsNorm(hidden.pointer, rows: length, dimension: model,
@@ -119,25 +120,26 @@ func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, cou
     for i in 0..<count { x[i] += y[i] }
 }
 
-/// Scratch memory for a feed-forward block over a fixed number of rows.
+/// Scratch memory for a feed-forward block over at most `capacity` rows.
 struct FeedForwardScratch {
-    let rows: Int
+    let capacity: Int
     let config: MT5Config
     let activations: FloatBuffer  // [rows, d_ff]
     let gates: FloatBuffer  // [rows, d_ff]
 
-    init(rows: Int, config: MT5Config) {
-        self.rows = rows
+    init(capacity: Int, config: MT5Config) {
+        self.capacity = capacity
         self.config = config
-        activations = FloatBuffer(count: rows * config.feedForwardDimension)
-        gates = FloatBuffer(count: rows * config.feedForwardDimension)
+        activations = FloatBuffer(count: capacity * config.feedForwardDimension)
+        gates = FloatBuffer(count: capacity * config.feedForwardDimension)
     }
 
     /// output[rows, d_model] = wo(gelu_new(wi_0 x) · wi_1 x), or wo(relu(wi x)).
     func apply(
-        _ weights: FeedForwardWeights, input: UnsafePointer<Float>,
+        _ weights: FeedForwardWeights, rows: Int, input: UnsafePointer<Float>,
         into output: UnsafeMutablePointer<Float>
     ) {
+        precondition(rows <= capacity)
         let model = config.modelDimension
         let hidden = config.feedForwardDimension
         let count = rows * hidden

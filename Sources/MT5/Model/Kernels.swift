@@ -66,6 +66,15 @@ func logSoftmax(_ row: UnsafePointer<Float>, count: Int, into output: UnsafeMuta
     for i in 0..<count { output[i] = row[i] - shift }
 }
 
+/// log Σ exp(x) of one row, summed in double.
+func logSumExp(_ row: UnsafePointer<Float>, count: Int) -> Double {
+    var maximum = -Float.infinity
+    for i in 0..<count where row[i] > maximum { maximum = row[i] }
+    var sum = 0.0
+    for i in 0..<count { sum += Double(expf(row[i] - maximum)) }
+    return Double(maximum) + log(sum)
+}
+
 /// Sets OpenBLAS's thread count for this process.
 func setBLASThreads(_ threads: Int) {
     openblas_set_num_threads(Int32(max(1, threads)))
