@@ -2,9 +2,10 @@ import Foundation
 
 // Exact top-k retrieval. Scores are summed over a query's distinct terms in term-number order,
 // whichever way documents are visited, so pruned and exhaustive retrieval agree to the bit.
-// Pruning follows MaxScore (Turtle and Flood 1995; Strohman et al. 2005): terms sorted by
-// their largest possible contribution; the lowest ones, whose bounds together cannot beat the
-// k-th score, only confirm candidates found in the other lists and never start one.
+// Accumulator search (AccumulatorSearch.swift) scores every posting; MaxScore skips. MaxScore
+// (Turtle and Flood 1995; Strohman et al. 2005) sorts the terms by their largest possible
+// contribution; the lowest ones, whose bounds together cannot beat the k-th score, only
+// confirm candidates found in the other lists and never start one.
 
 /// The k best (score, document) pairs seen so far; a min-heap on (score, -document).
 ///
