@@ -20,7 +20,7 @@ public final class QueryGenerator: @unchecked Sendable {
     private let encoder: Encoder
     private let threads: Int
 
-    /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds the BLAS threads.
+    /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds compute threads.
     public init(modelDirectory: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount)
         throws
     {
@@ -39,11 +39,11 @@ public final class QueryGenerator: @unchecked Sendable {
             padID: config.padTokenID)
         let store = try WeightStore(directory: modelDirectory)
         weights = try MT5Weights(config: config, store: store)
-        encoder = Encoder(weights: weights)
+        encoder = Encoder(weights: weights, threads: max(1, threads))
         modelFingerprint = try Self.fingerprint(config: configURL, weightFiles: store.files)
         tokenizerFingerprint = try SHA256Hasher.hex(ofFileAt: tokenizerURL)
         self.threads = max(1, threads)
-        setBLASThreads(threads)
+        useSingleThreadedBLAS()
     }
 
     /// Generates queries for each passage; `seeds[i]` drives sampling for passage i, so a
@@ -86,7 +86,8 @@ public final class QueryGenerator: @unchecked Sendable {
     func nextTokenLogits(inputIDs: [Int32], decoderIDs: [Int32]) -> [Float] {
         let passage = encoder.encode(inputIDs)
         let state = DecoderState(
-            weights: weights, passages: [passage], rowPassage: [0], capacity: decoderIDs.count)
+            weights: weights, passages: [passage], rowPassage: [0], capacity: decoderIDs.count,
+            threads: threads)
         var logits = FloatBuffer(count: 0)
         for token in decoderIDs { logits = state.advance(tokens: [token]) }
         return Array(UnsafeBufferPointer(start: logits.pointer, count: config.vocabularySize))

@@ -47,7 +47,8 @@ struct BeamSearch {
         var active = Array(passages.indices)
         let state = DecoderState(
             weights: weights, passages: passages,
-            rowPassage: active.flatMap { Array(repeating: $0, count: beams) }, capacity: limit)
+            rowPassage: active.flatMap { Array(repeating: $0, count: beams) }, capacity: limit,
+            threads: threads)
         while !active.isEmpty {
             let tokens = active.flatMap { states[$0].running.map { $0.last! } }
             let logits = state.advance(tokens: tokens)

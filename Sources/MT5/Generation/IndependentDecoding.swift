@@ -32,7 +32,8 @@ struct IndependentDecoding {
         // live[i] is the index into `sequences` of decoder row i.
         var live = Array(sequences.indices)
         let state = DecoderState(
-            weights: weights, passages: passages, rowPassage: rowPassage, capacity: limit)
+            weights: weights, passages: passages, rowPassage: rowPassage, capacity: limit,
+            threads: threads)
         var chosen = [(token: Int, logProbability: Double)](
             repeating: (0, 0), count: sequences.count)
 

@@ -27,13 +27,21 @@ final class DecoderState {
     private let values: FloatBuffer  // [rows, heads·d_kv]
     private let context: FloatBuffer  // [rows, heads·d_kv]
     private let projected: FloatBuffer  // [rows, d_model]
-    private let scores: FloatBuffer  // [rows, longest passage] or [capacity]
+    private let scores: FloatBuffer  // [rows, capacity]: self-attention
+    private let scoresPerRow: Int
+    private let crossScores: FloatBuffer  // [rows · heads, longest passage]
+    private let longestPassage: Int
+    let threads: Int
     private let logits: FloatBuffer  // [rows, vocab]
     private let maximumRows: Int
     private let feedForward: FeedForwardScratch
 
     /// Starts empty rows: `rowPassage[i]` is row i's passage index; at most `capacity` steps.
-    init(weights: MT5Weights, passages: [EncodedPassage], rowPassage: [Int], capacity: Int) {
+    init(
+        weights: MT5Weights, passages: [EncodedPassage], rowPassage: [Int], capacity: Int,
+        threads: Int
+    ) {
+        self.threads = threads
         precondition(zip(rowPassage, rowPassage.dropFirst()).allSatisfy { $0 <= $1 })
         self.weights = weights
         self.passages = passages
@@ -53,8 +61,10 @@ final class DecoderState {
         values = FloatBuffer(count: rows * config.attentionInnerDimension)
         context = FloatBuffer(count: rows * config.attentionInnerDimension)
         projected = FloatBuffer(count: rows * config.modelDimension)
-        let longest = passages.map(\.length).max() ?? 1
-        scores = FloatBuffer(count: max(rows * longest, capacity))
+        longestPassage = passages.map(\.length).max() ?? 1
+        scoresPerRow = capacity
+        scores = FloatBuffer(count: rows * capacity)
+        crossScores = FloatBuffer(count: rows * config.headCount * longestPassage)
         logits = FloatBuffer(count: rows * config.vocabularySize)
         feedForward = FeedForwardScratch(capacity: rows, config: config)
     }
@@ -109,16 +119,19 @@ final class DecoderState {
                 weight: layer.selfAttentionNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             let attention = layer.selfAttention
-            linear(normed.pointer, rows: rows, inFeatures: model,
-                weight: attention.query.baseAddress!, outFeatures: inner, into: queries.pointer)
-            linear(normed.pointer, rows: rows, inFeatures: model,
-                weight: attention.key.baseAddress!, outFeatures: inner, into: keys.pointer)
-            linear(normed.pointer, rows: rows, inFeatures: model,
-                weight: attention.value.baseAddress!, outFeatures: inner, into: values.pointer)
-            selfAttend(layer: index)
+            for (weight, output) in [
+                (attention.query, queries), (attention.key, keys), (attention.value, values),
+            ] {
+                linear(normed.pointer, rows: rows, inFeatures: model,
+                    weight: weight.baseAddress!, outFeatures: inner, into: output.pointer,
+                    threads: threads)
+            }
+            parallelFor(rows, threads: threads) { row in
+                selfAttend(layer: index, row: row)
+            }
             linear(context.pointer, rows: rows, inFeatures: inner,
                 weight: attention.output.baseAddress!, outFeatures: model,
-                into: projected.pointer)
+                into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
 
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
@@ -126,39 +139,22 @@ final class DecoderState {
                 into: normed.pointer)
             linear(normed.pointer, rows: rows, inFeatures: model,
                 weight: layer.crossAttention.query.baseAddress!, outFeatures: inner,
-                into: queries.pointer)
-            for group in groups {
-                let passage = passages[group.passage]
-                let length = passage.length
-                for head in 0..<config.headCount {
-                    let offset = head * headDimension
-                    // scores[r, k] = Q_h[r] · K_h[k] over this passage's rows and tokens.
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group.count),
-                        Int32(length), Int32(headDimension), 1,
-                        queries.pointer + group.start * inner + offset, Int32(inner),
-                        passage.crossKeys[index].pointer + offset, Int32(inner), 0,
-                        scores.pointer, Int32(length))
-                    for row in 0..<group.count {
-                        softmaxInPlace(scores.pointer + row * length, count: length)
-                    }
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group.count),
-                        Int32(headDimension), Int32(length), 1, scores.pointer, Int32(length),
-                        passage.crossValues[index].pointer + offset, Int32(inner), 0,
-                        context.pointer + group.start * inner + offset, Int32(inner))
-                }
+                into: queries.pointer, threads: threads)
+            let heads = config.headCount
+            parallelFor(groups.count * heads, threads: threads) { task in
+                crossAttend(layer: index, group: groups[task / heads], head: task % heads)
             }
             linear(context.pointer, rows: rows, inFeatures: inner,
                 weight: layer.crossAttention.output.baseAddress!, outFeatures: model,
-                into: projected.pointer)
+                into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
 
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
                 weight: layer.feedForwardNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             feedForward.apply(
-                layer.feedForward, rows: rows, input: normed.pointer, into: projected.pointer)
+                layer.feedForward, rows: rows, input: normed.pointer, into: projected.pointer,
+                threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
         }
         rmsNorm(hidden.pointer, rows: rows, dimension: model,
@@ -170,13 +166,15 @@ final class DecoderState {
         }
         linear(hidden.pointer, rows: rows, inFeatures: model,
             weight: weights.languageModelHead.baseAddress!, outFeatures: config.vocabularySize,
-            into: logits.pointer)
+            into: logits.pointer, threads: threads)
         step += 1
         return logits
     }
 
-    /// Causal self-attention of the newest token of each row over its cached keys and values.
-    private func selfAttend(layer: Int) {
+    /// Causal self-attention of row's newest token over its cached keys and values, all heads:
+    ///   scores[s] = K_h[s] · q_h + bias[h, step − s] for s in 0...step;
+    ///   context_h = softmax(scores) · V_h.
+    private func selfAttend(layer: Int, row: Int) {
         let config = weights.config
         let inner = config.attentionInnerDimension
         let headDimension = config.keyValueDimension
@@ -184,33 +182,57 @@ final class DecoderState {
         let cachedKeys = selfKeys[layer].pointer
         let cachedValues = selfValues[layer].pointer
         let length = step + 1
-        for row in 0..<rowCount {
-            for head in 0..<config.headCount {
-                let cacheOffset = row * inner * capacity + head * headSize
-                let vectorOffset = row * inner + head * headDimension
-                (cachedKeys + cacheOffset + step * headDimension).update(
-                    from: keys.pointer + vectorOffset, count: headDimension)
-                (cachedValues + cacheOffset + step * headDimension).update(
-                    from: values.pointer + vectorOffset, count: headDimension)
-                // scores[s] = K_h[s] · q_h + bias[h, step − s] for s in 0...step
-                cblas_sgemv(
-                    CblasRowMajor, CblasNoTrans, Int32(length), Int32(headDimension), 1,
-                    cachedKeys + cacheOffset, Int32(headDimension),
-                    queries.pointer + vectorOffset, 1, 0, scores.pointer, 1)
-                bias.withUnsafeBufferPointer { biasBuffer in
-                    for position in 0..<length {
-                        scores.pointer[position] +=
-                            biasBuffer[head * capacity + (step - position)]
-                    }
+        let rowScores = scores.pointer + row * scoresPerRow
+        for head in 0..<config.headCount {
+            let cacheOffset = row * inner * capacity + head * headSize
+            let vectorOffset = row * inner + head * headDimension
+            (cachedKeys + cacheOffset + step * headDimension).update(
+                from: keys.pointer + vectorOffset, count: headDimension)
+            (cachedValues + cacheOffset + step * headDimension).update(
+                from: values.pointer + vectorOffset, count: headDimension)
+            cblas_sgemv(
+                CblasRowMajor, CblasNoTrans, Int32(length), Int32(headDimension), 1,
+                cachedKeys + cacheOffset, Int32(headDimension),
+                queries.pointer + vectorOffset, 1, 0, rowScores, 1)
+            bias.withUnsafeBufferPointer { bias in
+                for position in 0..<length {
+                    rowScores[position] += bias[head * capacity + (step - position)]
                 }
-                softmaxInPlace(scores.pointer, count: length)
-                // context_h = Σ_s scores[s] · V_h[s]
-                cblas_sgemv(
-                    CblasRowMajor, CblasTrans, Int32(length), Int32(headDimension), 1,
-                    cachedValues + cacheOffset, Int32(headDimension), scores.pointer, 1, 0,
-                    context.pointer + vectorOffset, 1)
             }
+            softmaxInPlace(rowScores, count: length)
+            cblas_sgemv(
+                CblasRowMajor, CblasTrans, Int32(length), Int32(headDimension), 1,
+                cachedValues + cacheOffset, Int32(headDimension), rowScores, 1, 0,
+                context.pointer + vectorOffset, 1)
         }
+    }
+
+    /// One head of cross-attention for one passage's rows over its shared keys and values:
+    ///   scores[r, k] = Q_h[r] · K_h[k];  context_h[r] = softmax(scores[r]) · V_h.
+    private func crossAttend(layer: Int, group: (passage: Int, start: Int, count: Int), head: Int)
+    {
+        let inner = weights.config.attentionInnerDimension
+        let headDimension = weights.config.keyValueDimension
+        let passage = passages[group.passage]
+        let length = passage.length
+        let offset = head * headDimension
+        // Rows of different groups never overlap, and each (group, head) uses the score rows
+        // of its own rows shifted by head, so tasks write disjoint memory.
+        let taskScores = crossScores.pointer
+            + (group.start * weights.config.headCount + head * group.count) * longestPassage
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group.count), Int32(length),
+            Int32(headDimension), 1, queries.pointer + group.start * inner + offset,
+            Int32(inner), passage.crossKeys[layer].pointer + offset, Int32(inner), 0,
+            taskScores, Int32(length))
+        for row in 0..<group.count {
+            softmaxInPlace(taskScores + row * length, count: length)
+        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group.count), Int32(headDimension),
+            Int32(length), 1, taskScores, Int32(length),
+            passage.crossValues[layer].pointer + offset, Int32(inner), 0,
+            context.pointer + group.start * inner + offset, Int32(inner))
     }
 
     /// Runs of consecutive rows that share a passage.

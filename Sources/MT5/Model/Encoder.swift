@@ -23,6 +23,7 @@ final class EncodedPassage: @unchecked Sendable {
 /// The encoder stack of HF transformers' T5Stack, for one unpadded passage.
 struct Encoder {
     let weights: MT5Weights
+    let threads: Int
 
     /// Runs the encoder over `tokens` and projects its output for every decoder layer's
     /// cross-attention.
@@ -31,6 +32,8 @@ struct Encoder {
         let length = tokens.count
         let model = config.modelDimension
         let inner = config.attentionInnerDimension
+        let heads = config.headCount
+        let epsilon = config.layerNormEpsilon
         let hidden = FloatBuffer(count: length * model)  // [length, d_model]
         for (row, token) in tokens.enumerated() {
             (hidden.pointer + row * model).update(
@@ -43,57 +46,44 @@ struct Encoder {
         let keys = FloatBuffer(count: length * inner)
         let values = FloatBuffer(count: length * inner)
         let context = FloatBuffer(count: length * inner)
-        let scores = FloatBuffer(count: length * length)
+        let scores = FloatBuffer(count: heads * length * length)  // [heads, q, k]
         let projected = FloatBuffer(count: length * model)
         let feedForward = FeedForwardScratch(capacity: length, config: config)
 
         for layer in weights.encoderLayers {
             rmsNorm(hidden.pointer, rows: length, dimension: model,
-                weight: layer.selfAttentionNorm.baseAddress!, epsilon: config.layerNormEpsilon,
+                weight: layer.selfAttentionNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             let attention = layer.selfAttention
-            linear(normed.pointer, rows: length, inFeatures: model,
-                weight: attention.query.baseAddress!, outFeatures: inner, into: queries.pointer)
-            linear(normed.pointer, rows: length, inFeatures: model,
-                weight: attention.key.baseAddress!, outFeatures: inner, into: keys.pointer)
-            linear(normed.pointer, rows: length, inFeatures: model,
-                weight: attention.value.baseAddress!, outFeatures: inner, into: values.pointer)
-            for head in 0..<config.headCount {
-                let offset = head * config.keyValueDimension
-                // scores[q, k] = Q_h[q] · K_h[k] (T5 does not scale by 1/√d_kv) + bias.
-                bias.withUnsafeBufferPointer { biasBuffer in
-                    scores.pointer.update(
-                        from: biasBuffer.baseAddress! + head * length * length,
-                        count: length * length)
+            for (weight, output) in [
+                (attention.query, queries), (attention.key, keys), (attention.value, values),
+            ] {
+                linear(normed.pointer, rows: length, inFeatures: model,
+                    weight: weight.baseAddress!, outFeatures: inner, into: output.pointer,
+                    threads: threads)
+            }
+            bias.withUnsafeBufferPointer { bias in
+                parallelFor(heads, threads: threads) { head in
+                    attend(head: head, length: length, queries: queries, keys: keys,
+                        values: values, bias: bias.baseAddress!,
+                        scores: scores.pointer + head * length * length, into: context)
                 }
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length),
-                    Int32(config.keyValueDimension), 1, queries.pointer + offset, Int32(inner),
-                    keys.pointer + offset, Int32(inner), 1, scores.pointer, Int32(length))
-                for query in 0..<length {
-                    softmaxInPlace(scores.pointer + query * length, count: length)
-                }
-                // context_h[q] = Σ_k scores[q, k] · V_h[k]
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length),
-                    Int32(config.keyValueDimension), Int32(length), 1, scores.pointer,
-                    Int32(length), values.pointer + offset, Int32(inner), 0,
-                    context.pointer + offset, Int32(inner))
             }
             linear(context.pointer, rows: length, inFeatures: inner,
                 weight: attention.output.baseAddress!, outFeatures: model,
-                into: projected.pointer)
+                into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: length * model)
 
             rmsNorm(hidden.pointer, rows: length, dimension: model,
-                weight: layer.feedForwardNorm.baseAddress!, epsilon: config.layerNormEpsilon,
+                weight: layer.feedForwardNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             feedForward.apply(
-                layer.feedForward, rows: length, input: normed.pointer, into: projected.pointer)
+                layer.feedForward, rows: length, input: normed.pointer,
+                into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: length * model)
         }
         rmsNorm(hidden.pointer, rows: length, dimension: model,
-            weight: weights.encoderFinalNorm.baseAddress!, epsilon: config.layerNormEpsilon,
+            weight: weights.encoderFinalNorm.baseAddress!, epsilon: epsilon,
             into: hidden.pointer)
 
         var crossKeys: [FloatBuffer] = []
@@ -103,14 +93,38 @@ struct Encoder {
             let layerValues = FloatBuffer(count: length * inner)
             linear(hidden.pointer, rows: length, inFeatures: model,
                 weight: layer.crossAttention.key.baseAddress!, outFeatures: inner,
-                into: layerKeys.pointer)
+                into: layerKeys.pointer, threads: threads)
             linear(hidden.pointer, rows: length, inFeatures: model,
                 weight: layer.crossAttention.value.baseAddress!, outFeatures: inner,
-                into: layerValues.pointer)
+                into: layerValues.pointer, threads: threads)
             crossKeys.append(layerKeys)
             crossValues.append(layerValues)
         }
         return EncodedPassage(length: length, crossKeys: crossKeys, crossValues: crossValues)
+    }
+
+    /// One head of bidirectional self-attention. T5 does not scale by 1/√d_kv:
+    ///   scores[q, k] = Q_h[q] · K_h[k] + bias[h, q, k];  context_h = softmax(scores) · V_h.
+    /// queries, keys, values and context are [length, heads·d_kv]; scores is [length, length].
+    private func attend(
+        head: Int, length: Int, queries: FloatBuffer, keys: FloatBuffer, values: FloatBuffer,
+        bias: UnsafePointer<Float>, scores: UnsafeMutablePointer<Float>, into context: FloatBuffer
+    ) {
+        let inner = weights.config.attentionInnerDimension
+        let headDimension = weights.config.keyValueDimension
+        let offset = head * headDimension
+        scores.update(from: bias + head * length * length, count: length * length)
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(length), Int32(length),
+            Int32(headDimension), 1, queries.pointer + offset, Int32(inner),
+            keys.pointer + offset, Int32(inner), 1, scores, Int32(length))
+        for query in 0..<length {
+            softmaxInPlace(scores + query * length, count: length)
+        }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(length), Int32(headDimension),
+            Int32(length), 1, scores, Int32(length), values.pointer + offset, Int32(inner), 0,
+            context.pointer + offset, Int32(inner))
     }
 }
 
@@ -137,24 +151,29 @@ struct FeedForwardScratch {
     /// output[rows, d_model] = wo(gelu_new(wi_0 x) · wi_1 x), or wo(relu(wi x)).
     func apply(
         _ weights: FeedForwardWeights, rows: Int, input: UnsafePointer<Float>,
-        into output: UnsafeMutablePointer<Float>
+        into output: UnsafeMutablePointer<Float>, threads: Int
     ) {
         precondition(rows <= capacity)
         let model = config.modelDimension
         let hidden = config.feedForwardDimension
         let count = rows * hidden
         linear(input, rows: rows, inFeatures: model, weight: weights.input.baseAddress!,
-            outFeatures: hidden, into: activations.pointer)
+            outFeatures: hidden, into: activations.pointer, threads: threads)
         if let gate = weights.gate {
             linear(input, rows: rows, inFeatures: model, weight: gate.baseAddress!,
-                outFeatures: hidden, into: gates.pointer)
-            for i in 0..<count {
-                activations.pointer[i] = geluTanh(activations.pointer[i]) * gates.pointer[i]
+                outFeatures: hidden, into: gates.pointer, threads: threads)
+            let activations = activations.pointer
+            let gates = gates.pointer
+            parallelFor(threads, threads: threads) { block in
+                for i in (count * block / threads)..<(count * (block + 1) / threads) {
+                    activations[i] = geluTanh(activations[i]) * gates[i]
+                }
             }
         } else {
             for i in 0..<count { activations.pointer[i] = max(activations.pointer[i], 0) }
         }
         linear(activations.pointer, rows: rows, inFeatures: hidden,
-            weight: weights.output.baseAddress!, outFeatures: model, into: output)
+            weight: weights.output.baseAddress!, outFeatures: model, into: output,
+            threads: threads)
     }
 }

@@ -5,15 +5,26 @@ import Foundation
 // Buffers are row-major; each function states the layout it expects.
 
 /// y[rows, out] = x[rows, in] · W[out, in]ᵀ — a bias-free `nn.Linear`.
-@inline(__always)
+///
+/// OpenBLAS runs single-threaded (see useSingleThreadedBLAS); the output features are split into
+/// one block per thread instead, which avoids its spin-waiting between the many small
+/// products of a decoder step.
 func linear(
     _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
-    weight: UnsafePointer<Float>, outFeatures: Int, into y: UnsafeMutablePointer<Float>
+    weight: UnsafePointer<Float>, outFeatures: Int, into y: UnsafeMutablePointer<Float>,
+    threads: Int
 ) {
-    cblas_sgemm(
-        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outFeatures),
-        Int32(inFeatures), 1, x, Int32(inFeatures), weight, Int32(inFeatures), 0, y,
-        Int32(outFeatures))
+    let blocks = outFeatures * rows * inFeatures < 1 << 18 ? 1 : threads
+    parallelFor(blocks, threads: blocks) { block in
+        // Block edges on multiples of 16 keep the kernels' vector loads whole.
+        let start = (outFeatures * block / blocks) & ~15
+        let end = block == blocks - 1 ? outFeatures : (outFeatures * (block + 1) / blocks) & ~15
+        guard end > start else { return }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - start),
+            Int32(inFeatures), 1, x, Int32(inFeatures), weight + start * inFeatures,
+            Int32(inFeatures), 0, y + start, Int32(outFeatures))
+    }
 }
 
 /// T5's layer norm: x / sqrt(mean(x²) + ε) · w, with no mean subtraction and no bias.
@@ -75,7 +86,7 @@ func logSumExp(_ row: UnsafePointer<Float>, count: Int) -> Double {
     return Double(maximum) + log(sum)
 }
 
-/// Sets OpenBLAS's thread count for this process.
-func setBLASThreads(_ threads: Int) {
-    openblas_set_num_threads(Int32(max(1, threads)))
+/// Makes OpenBLAS single-threaded: PairGen splits work across threads itself.
+func useSingleThreadedBLAS() {
+    openblas_set_num_threads(1)
 }
