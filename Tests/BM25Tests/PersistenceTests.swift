@@ -77,6 +77,15 @@ final class PersistenceTests: XCTestCase {
         }
     }
 
+    func testEmptyIndexSavesLoadsAndFindsNothing() throws {
+        let directory = try Fixtures.temporaryDirectory(self)
+        let file = directory.appendingPathComponent("empty.bm25")
+        try BM25IndexBuilder(analyzer: Analyzer(language: "en")).finish().save(to: file)
+        let loaded = try BM25Index.load(from: file)
+        XCTAssertEqual(loaded.documentCount, 0)
+        XCTAssertEqual(loaded.search("anything at all", k: 10), [])
+    }
+
     func testMissingFileNamesThePath() {
         let missing = URL(fileURLWithPath: "/nonexistent/index.bm25")
         XCTAssertThrowsError(try BM25Index.load(from: missing)) { error in

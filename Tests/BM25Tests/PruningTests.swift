@@ -26,6 +26,11 @@ final class PruningTests: XCTestCase {
         XCTAssertEqual(pruned, exhaustive, "query \(query) k \(k)", file: file, line: line)
         let accumulated = index.search(terms: query, k: k, strategy: .accumulators)
         XCTAssertEqual(accumulated, exhaustive, "query \(query) k \(k)", file: file, line: line)
+        // One document scored alone gets the very score retrieval gave it.
+        for hit in exhaustive.prefix(5) {
+            XCTAssertEqual(index.score(terms: query, document: hit.document), hit.score,
+                           file: file, line: line)
+        }
     }
 
     func testRandomQueriesOnRealText() throws {
