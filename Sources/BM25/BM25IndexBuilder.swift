@@ -21,8 +21,11 @@ struct TermKey: Hashable {
     }
 }
 
-/// Builds an index from passages streamed in corpus order; memory grows by about 16 bytes per
-/// posting (term, tf, and a 16-byte entry per passage) plus the vocabulary until `finish`.
+/// Builds an index from passages streamed in corpus order.
+///
+/// Memory while adding: 8 bytes per posting (term number and tf), about 20 bytes plus the id
+/// per passage, the vocabulary, and one batch of 4,096 pending texts; `finish` adds the index
+/// itself (8 bytes per posting, see IndexFile.swift) before the collected arrays are freed.
 public final class BM25IndexBuilder {
     /// How passages and queries are analysed.
     public let analyzer: Analyzer
@@ -35,6 +38,7 @@ public final class BM25IndexBuilder {
 
     private var state = BuildState()
     private var pending: [(id: String, text: String)] = []
+    private var finished = false
     private static let batchSize = 4096
 
     /// A builder whose parameters have been validated.
@@ -49,12 +53,14 @@ public final class BM25IndexBuilder {
 
     /// Adds a passage; passages are numbered 0, 1, 2... in the order they are added.
     public func add(id: String, text: String) {
+        precondition(!finished, "add after finish: a builder makes one index")
         pending.append((id, text))
         if pending.count >= BM25IndexBuilder.batchSize { flushPending() }
     }
 
     /// Adds a passage already analysed into terms (as bm25s takes token lists).
     public func add(id: String, terms documentTerms: [String]) {
+        precondition(!finished, "add after finish: a builder makes one index")
         flushPending()
         state.add(id: id, terms: documentTerms)
     }
@@ -85,9 +91,11 @@ public final class BM25IndexBuilder {
         }
     }
 
-    /// The finished index, in memory with the exact bytes `save` writes.
+    /// The finished index, in memory with the exact bytes `save` writes; call it once.
     public func finish() -> BM25Index {
+        precondition(!finished, "finish called twice: a builder makes one index")
         flushPending()
+        finished = true
         state.termIDs = [:]
         state.lastDocumentOfTerm = []
         state.slotOfTerm = []
@@ -135,6 +143,7 @@ public final class BM25IndexBuilder {
         let checksum = indexChecksum(
             UnsafeRawBufferPointer(start: memory + 24, count: layout.fileLength - 24))
         writer.write([checksum], at: 16)
+        state = BuildState()
         return BM25Index(storage: storage, settings: IndexSettings(
             analyzer: analyzer, parameters: parameters), counts: counts, layout: layout)
     }
