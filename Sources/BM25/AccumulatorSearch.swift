@@ -1,9 +1,9 @@
 import Foundation
 
 // Term-at-a-time scoring into one accumulator per document: every posting of every query term
-// is scored, so it is the exhaustive reference, and also the fastest way when the query's
-// posting lists are short next to the corpus (MaxScore then has little to skip and pays per
-// candidate for its cursors). Terms are added in term-number order, as MaxScore sums them.
+// is scored, which is the fastest way while the corpus is small enough for the accumulators to
+// stay in cache (MaxScore then has little to skip and pays per candidate for its cursors).
+// Terms are added in term-number order, as MaxScore sums them, so both agree to the bit.
 
 /// Per-thread accumulators, reused between queries; only touched entries are reset.
 final class AccumulatorPool: @unchecked Sendable {

@@ -16,7 +16,10 @@ public struct ScoredDocument: Equatable, Sendable {
 
 /// An immutable BM25 index over one memory block: built in memory or memory-mapped from a file.
 ///
-/// Safe to search from many threads at once.
+/// A score is the sum, in Float64, of idf x tf part over the query's terms, the tf part kept as
+/// Float32 in the index: within 6e-8 of the all-Float64 formula, and the same bits whichever
+/// way it is computed (`search`, `searchExhaustively`, `score`). Safe to search from many
+/// threads at once.
 public final class BM25Index: @unchecked Sendable {
     /// How passages were analysed; queries are analysed the same way.
     public let analyzer: Analyzer
