@@ -57,7 +57,13 @@ public final class Job {
                 tokenizerFingerprint: writer.tokenizerFingerprint))
         let manifestURL = directory.appendingPathComponent(Manifest.fileName)
         if FileManager.default.fileExists(atPath: manifestURL.path) {
-            let previous = try Manifest.load(from: directory)
+            let previous: Manifest
+            do {
+                previous = try Manifest.load(from: directory)
+            } catch where restart {
+                // An unreadable manifest cannot be resumed; --restart clears it like any run.
+                previous = manifest
+            }
             let differences = previous.differences(from: manifest)
             if !differences.isEmpty {
                 guard restart else {

@@ -69,7 +69,9 @@ final class CorpusReaderTests: XCTestCase {
 
     func testLargeCompressedFilesCrossBufferBoundaries() throws {
         let directory = try makeScratchDirectory(self)
-        let lines = (0..<60_000).map { "passagem número \($0) " + String(repeating: "x", count: $0 % 97) }
+        let lines = (0..<60_000).map {
+            "passagem número \($0) " + String(repeating: "x", count: $0 % 97)
+        }
         let text = lines.joined(separator: "\n") + "\n"
         // Two gzip members and two zstd frames, as concatenating compressed files gives.
         let half = text.utf8.count / 2
@@ -124,7 +126,8 @@ final class CorpusReaderTests: XCTestCase {
         XCTAssertEqual(records.compactMap(\.issue).map(\.line), [4])
 
         let bare = directory.appendingPathComponent("bare.tsv.gz")
-        try Compressor.gzip(Data("a\tsó texto\nb\tUm título\tE o texto\nc\n".utf8)).write(to: bare)
+        let bareText = "a\tsó texto\nb\tUm título\tE o texto\nc\n"
+        try Compressor.gzip(Data(bareText.utf8)).write(to: bare)
         let bareRecords = try readAll([bare])
         let passages = bareRecords.compactMap(\.passage)
         XCTAssertEqual(passages.map(\.title), ["", "Um título"])

@@ -135,6 +135,16 @@ final class JobTests: XCTestCase {
         XCTAssertEqual(try shardBytes("run"), expected)
     }
 
+    func testUnreadableManifestIsAnErrorUnlessRestarting() throws {
+        _ = try job(recipe(output: "run")).run()
+        let manifest = directory.appendingPathComponent("run/manifest.json")
+        try Data("{ half a manif".utf8).write(to: manifest)
+        XCTAssertThrowsError(try job(recipe(output: "run")).run()) { error in
+            XCTAssertTrue("\(error)".contains(manifest.path), "\(error)")
+        }
+        XCTAssertEqual(try job(recipe(output: "run")).run(restart: true).status, "complete")
+    }
+
     func testSecondProcessIsRefused() throws {
         let run = directory.appendingPathComponent("run")
         try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
@@ -150,15 +160,19 @@ final class JobTests: XCTestCase {
         var text = try String(contentsOf: corpus, encoding: .utf8)
         text += "{not json\n" + #"{"_id": "x", "title": "t"}"# + "\n"
         text += #"{"_id": "short", "text": "curto"}"# + "\n"
+        text += #"{"_id": "huge", "text": ""# + String(repeating: "palavra ", count: 131_072)
+            + "\"}\n"
         var data = Data(text.utf8)
         data.append(contentsOf: [0xFF, 0xFE, 0x0A])
         try data.write(to: corpus)
         let manifest = try job(recipe(output: "run")).run()
         XCTAssertEqual(manifest.counters.passagesSkipped,
-            ["malformed_json": 1, "missing_text_field": 1, "too_short": 1, "invalid_utf_8": 1])
+            ["malformed_json": 1, "missing_text_field": 1, "too_short": 1, "too_long": 1,
+             "invalid_utf_8": 1])
         let errors = try String(contentsOf: directory.appendingPathComponent("run/errors.jsonl"),
             encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(errors.count, 3)
+        XCTAssertEqual(errors.count, 4)
+        XCTAssertTrue(errors[2].contains("1048576 characters is longer than"), "\(errors[2])")
         XCTAssertTrue(errors[0].contains(#""line":61"#), "\(errors[0])")
         XCTAssertTrue(errors[0].contains(corpus.path))
     }

@@ -5,7 +5,8 @@ import XCTest
 
 final class ShardAndManifestTests: XCTestCase {
     let record = PairRecord(
-        query: "qual \"é\" o\tplano?\u{01}", positive: "Texto\ncom linha", negatives: ["a", "b\\c"],
+        query: "qual \"é\" o\tplano?\u{01}", positive: "Texto\ncom linha",
+        negatives: ["a", "b\\c"],
         queryID: "p1/q0", positiveID: "p1", negativeIDs: ["n1", "n2"], positiveScore: 12.5,
         negativeScores: [10.1234567, 3])
 

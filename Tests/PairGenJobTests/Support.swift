@@ -38,7 +38,8 @@ final class FakeQueryWriter: QueryWriting {
 
 /// Sixty Portuguese-like passages sharing some words, so BM25 has rankings to mine.
 func writeSmallCorpus(to url: URL, count: Int = 60) throws {
-    let vocabulary = ["casa", "rio", "governo", "eleição", "futebol", "cidade", "banco", "mercado",
+    let vocabulary = [
+        "casa", "rio", "governo", "eleição", "futebol", "cidade", "banco", "mercado",
         "escola", "saúde", "polícia", "praia", "música", "cinema", "livro", "empresa", "preço",
         "trabalho", "jogo", "presidente"]
     var generator = SplitMix64(seed: 7)
