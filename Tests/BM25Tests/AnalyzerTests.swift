@@ -78,3 +78,31 @@ final class AnalyzerTests: XCTestCase {
         XCTAssertEqual(Array(results), expected)
     }
 }
+
+/// The analyzer without a stemmer against bm25s's tokens (letters and digits, its stopword
+/// lists) on real Portuguese and English text: Fixtures/analyzer_tokens.json.
+final class AnalyzerReferenceTests: XCTestCase {
+    struct Case: Decodable {
+        let language: String
+        let text: String
+        let tokens: [String]
+    }
+
+    func testTokensMatchBM25s() throws {
+        let data = try Data(contentsOf: Fixtures.url("analyzer_tokens.json"))
+        let cases = try JSONDecoder().decode([Case].self, from: data)
+        XCTAssertEqual(cases.count, 100)
+        var analyzers: [String: Analyzer] = [:]
+        var compared = 0
+        for (number, reference) in cases.enumerated() {
+            if analyzers[reference.language] == nil {
+                analyzers[reference.language] = try Analyzer(
+                    language: reference.language, stem: false)
+            }
+            let terms = analyzers[reference.language]!.terms(reference.text)
+            XCTAssertEqual(terms, reference.tokens, "case \(number): \(reference.text.prefix(60))")
+            compared += reference.tokens.count
+        }
+        XCTAssertGreaterThan(compared, 8_000)
+    }
+}

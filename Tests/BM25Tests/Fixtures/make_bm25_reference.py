@@ -10,6 +10,10 @@ Writes, beside this script:
                       bm25s's BEIR benchmark script joins them; English stopwords, no stemmer,
                       lucene, k1 1.2, b 0.75).
   scifact/            the SciFact test split compressed with zstd (CC BY-NC 2.0), when missing.
+  analyzer_tokens.json  texts (40 Machado paragraphs, 30 Bosque passages, 30 SciFact abstracts)
+                      with bm25s's tokens for token_pattern r"(?u)[^\W_]+" (letters and digits,
+                      one-letter words kept) and its stopwords: what PairGen's analyzer gives
+                      without a stemmer.
 """
 import json
 import math
@@ -110,6 +114,22 @@ def scifact(data):
                 handle.write(f"{query['_id']}\t{document}\t{score}\n")
 
 
+def analyzer_tokens(data):
+    machado = read_jsonl(f"{data}/pt-machado/machado_paragraphs.part01.jsonl")[:40]
+    bosque = read_jsonl(f"{data}/pt-bosque/bosque_passages.jsonl")[::60][:30]
+    scifact = read_jsonl(f"{data}/en-scifact/corpus.part2.jsonl")[:30]
+    cases = [("pt", p["text"]) for p in machado + bosque]
+    cases += [("en", d["title"] + " " + d["text"]) for d in scifact]
+    fixture = []
+    for language, text in cases:
+        tokens = bm25s.tokenize([text], token_pattern=r"(?u)[^\W_]+", stopwords=language,
+                                return_ids=False, show_progress=False)[0]
+        fixture.append({"language": language, "text": text, "tokens": tokens})
+    with open(f"{HERE}/analyzer_tokens.json", "w", encoding="utf-8") as handle:
+        json.dump(fixture, handle, ensure_ascii=False, separators=(",", ":"))
+
+
 if __name__ == "__main__":
+    analyzer_tokens(sys.argv[1])
     reference_scores(sys.argv[1])
     scifact(sys.argv[1])
