@@ -19,6 +19,7 @@ public final class QueryGenerator: @unchecked Sendable {
     let weights: MT5Weights
     private let encoder: Encoder
     private let threads: Int
+    private var outputVocabulary: OutputVocabulary
 
     /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds compute threads.
     public init(modelDirectory: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount)
@@ -43,6 +44,7 @@ public final class QueryGenerator: @unchecked Sendable {
         modelFingerprint = try Self.fingerprint(config: configURL, weightFiles: store.files)
         tokenizerFingerprint = try SHA256Hasher.hex(ofFileAt: tokenizerURL)
         self.threads = max(1, threads)
+        outputVocabulary = OutputVocabulary(weights: weights)
         useSingleThreadedBLAS()
     }
 
@@ -63,11 +65,15 @@ public final class QueryGenerator: @unchecked Sendable {
         let raw: [[(tokens: [Int32], score: Double)]]
         switch options.decoding {
         case .beam:
-            raw = BeamSearch(weights: weights, options: options, threads: threads)
-                .run(passages: encoded)
+            raw = BeamSearch(
+                weights: weights, options: options, threads: threads,
+                vocabulary: outputVocabulary
+            ).run(passages: encoded)
         case .greedy, .sample:
-            raw = IndependentDecoding(weights: weights, options: options, threads: threads)
-                .run(passages: encoded, seeds: seeds)
+            raw = IndependentDecoding(
+                weights: weights, options: options, threads: threads,
+                vocabulary: outputVocabulary
+            ).run(passages: encoded, seeds: seeds)
         }
         return raw.map { sequences in
             sequences.map { sequence in
@@ -78,6 +84,26 @@ public final class QueryGenerator: @unchecked Sendable {
         }
     }
 
+    /// Fast mode's vocabulary trimming: from now on only the tokens that occur in `texts`
+    /// (as the tokenizer splits them) and the special tokens can be generated, and only their
+    /// scores are computed. Returns how many tokens remain. Not thread-safe: call it before
+    /// generating.
+    @discardableResult
+    public func restrictOutputVocabulary(toTokensOf texts: [String]) throws -> Int {
+        var tokens = Set<Int32>()
+        for text in texts { tokens.formUnion(try tokenizer.encodePieces(text)) }
+        outputVocabulary = OutputVocabulary(weights: weights, tokens: tokens)
+        return outputVocabulary.count
+    }
+
+    /// Exact mode again: every token of the vocabulary is scored.
+    public func useFullOutputVocabulary() {
+        outputVocabulary = OutputVocabulary(weights: weights)
+    }
+
+    /// Tokens scored at each decoder step.
+    public var outputVocabularySize: Int { outputVocabulary.count }
+
     /// The encoder's view of input ids, for tests and tools that check the model itself.
     func encode(inputIDs: [Int32]) -> EncodedPassage { encoder.encode(inputIDs) }
 
@@ -87,7 +113,7 @@ public final class QueryGenerator: @unchecked Sendable {
         let passage = encoder.encode(inputIDs)
         let state = DecoderState(
             weights: weights, passages: [passage], rowPassage: [0], capacity: decoderIDs.count,
-            threads: threads)
+            threads: threads, vocabulary: OutputVocabulary(weights: weights))
         var logits = FloatBuffer(count: 0)
         for token in decoderIDs { logits = state.advance(tokens: [token]) }
         return Array(UnsafeBufferPointer(start: logits.pointer, count: config.vocabularySize))

@@ -16,6 +16,8 @@ enum BenchGenerateCommand {
           --max-input-tokens L  input pieces kept (default 256)
           --batch-passages P    passages decoded together (default 8)
           --threads T           compute threads (default: all cores)
+          --fast                fast mode: vocabulary trimmed to the tokens of the whole
+                                input file
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -24,7 +26,7 @@ enum BenchGenerateCommand {
             valueFlags: [
                 "--model", "--input", "--workload", "--passages", "--new-tokens",
                 "--max-input-tokens", "--batch-passages", "--threads",
-            ], usage: usage)
+            ], switchFlags: ["--fast"], usage: usage)
         guard let model = parsed.string("--model"), let input = parsed.string("--input") else {
             throw UsageError(message: "--model and --input are required", usage: usage)
         }
@@ -57,6 +59,11 @@ enum BenchGenerateCommand {
         let loadStart = Date()
         let generator = try QueryGenerator(
             modelDirectory: URL(fileURLWithPath: model), threads: threads)
+        var vocabulary = generator.outputVocabularySize
+        if parsed.has("--fast") {
+            vocabulary = try generator.restrictOutputVocabulary(
+                toTokensOf: try GenerateCommand.allTexts(input))
+        }
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let passages = try readPassages(input, count: passageCount)
 
@@ -74,7 +81,8 @@ enum BenchGenerateCommand {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let figures: [(String, String)] = [
-            ("engine", "\"pairgen fp32\""), ("workload", "\"\(workload)\""),
+            ("engine", parsed.has("--fast") ? "\"pairgen fast\"" : "\"pairgen fp32\""),
+            ("vocabulary", "\(vocabulary)"), ("workload", "\"\(workload)\""),
             ("passages", "\(passages.count)"), ("batch_passages", "\(batchSize)"),
             ("threads", "\(threads)"), ("load_seconds", format(loadSeconds)),
             ("seconds", format(seconds)),

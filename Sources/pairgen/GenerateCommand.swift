@@ -29,6 +29,8 @@ enum GenerateCommand {
           --seed S                 sampling seed; a passage's queries depend on S and its id
           --threads T              compute threads (default: all cores)
           --batch-passages P       passages decoded together (default 4)
+          --fast                   fast mode: only tokens that occur in the input file can
+                                   be generated (vocabulary trimming); faster, not exact
 
         Output, one line per passage:
           {"id": ..., "queries": [{"text": ..., "token_ids": [...], "score": ...}, ...]}
@@ -45,7 +47,7 @@ enum GenerateCommand {
                 "--max-input-tokens", "--top-k", "--top-p", "--temperature", "--length-penalty",
                 "--seed", "--threads", "--batch-passages",
             ],
-            switchFlags: ["--early-stopping"], usage: usage)
+            switchFlags: ["--early-stopping", "--fast"], usage: usage)
         guard parsed.positionals.isEmpty else {
             throw UsageError(
                 message: "unexpected argument '\(parsed.positionals[0])'", usage: usage)
@@ -64,6 +66,9 @@ enum GenerateCommand {
 
         let generator = try QueryGenerator(
             modelDirectory: URL(fileURLWithPath: model), threads: threads)
+        if parsed.has("--fast") {
+            try generator.restrictOutputVocabulary(toTokensOf: try allTexts(input))
+        }
         let reader = try CorpusReader(files: [URL(fileURLWithPath: input)])
         let output = FileHandle.standardOutput
         var batch: [Passage] = []
@@ -101,6 +106,19 @@ enum GenerateCommand {
             return ExitStatus.failure
         }
         return ExitStatus.success
+    }
+
+    /// Every passage text of a file, for the fast mode's vocabulary.
+    static func allTexts(_ path: String) throws -> [String] {
+        let reader = try CorpusReader(files: [URL(fileURLWithPath: path)])
+        var texts: [String] = []
+        while let record = try reader.next() {
+            if case .passage(let passage) = record {
+                texts.append(passage.title.isEmpty ? passage.text
+                    : passage.title + " " + passage.text)
+            }
+        }
+        return texts
     }
 
     /// Generation options from flags, each checked with an error naming the flag.

@@ -14,6 +14,7 @@ struct BeamSearch {
     let weights: MT5Weights
     let options: GenerationOptions
     let threads: Int
+    let vocabulary: OutputVocabulary
 
     private struct PassageBeams {
         var running: [[Int32]]
@@ -29,7 +30,7 @@ struct BeamSearch {
         let config = weights.config
         let beams = options.numBeams
         let candidates = 2 * beams
-        let vocabulary = config.vocabularySize
+        let scored = vocabulary.count
         let limit = options.newTokenLimit
         let maxLength = limit + 1
         let eos = config.endOfSequenceTokenID
@@ -48,7 +49,7 @@ struct BeamSearch {
         let state = DecoderState(
             weights: weights, passages: passages,
             rowPassage: active.flatMap { Array(repeating: $0, count: beams) }, capacity: limit,
-            threads: threads)
+            threads: threads, vocabulary: vocabulary)
         while !active.isEmpty {
             let tokens = active.flatMap { states[$0].running.map { $0.last! } }
             let logits = state.advance(tokens: tokens)
@@ -59,7 +60,7 @@ struct BeamSearch {
                 parallelFor(tokens.count, threads: threads) { row in
                     let beamState = states[active[row / beams]]
                     rowBest[row] = bestContinuations(
-                        logits: logits.pointer + row * vocabulary,
+                        logits: logits.pointer + row * scored,
                         sequence: beamState.running[row % beams],
                         runningScore: beamState.runningScores[row % beams], count: candidates)
                 }
@@ -79,10 +80,12 @@ struct BeamSearch {
                 pool.sort {
                     $0.score != $1.score
                         ? $0.score > $1.score
-                        : ($0.beam * vocabulary + $0.token) < ($1.beam * vocabulary + $1.token)
+                        : ($0.beam * scored + $0.token) < ($1.beam * scored + $1.token)
                 }
                 let top = Array(pool.prefix(candidates))
-                let hits = top.map { Int32($0.token) == eos || currentLength + 1 >= maxLength }
+                let hits = top.map {
+                    vocabulary.tokenID($0.token) == eos || currentLength + 1 >= maxLength
+                }
 
                 // Running beams for the next step: the best unfinished continuations.
                 let runningOrder = top.indices.map { index in
@@ -91,7 +94,7 @@ struct BeamSearch {
                     .prefix(beams)
                 let previousRunning = beamState.running
                 beamState.running = runningOrder.map {
-                    previousRunning[top[$0.index].beam] + [Int32(top[$0.index].token)]
+                    previousRunning[top[$0.index].beam] + [vocabulary.tokenID(top[$0.index].token)]
                 }
                 beamState.runningScores = runningOrder.map(\.score)
 
@@ -110,7 +113,7 @@ struct BeamSearch {
                     let justFinished = hits[index] && index < beams
                     if !justFinished { score += mask }
                     merged.append(
-                        (score, previousRunning[candidate.beam] + [Int32(candidate.token)],
+                        (score, previousRunning[candidate.beam] + [vocabulary.tokenID(candidate.token)],
                             justFinished))
                 }
                 let best = merged.indices.sorted {
@@ -154,15 +157,18 @@ struct BeamSearch {
     private func bestContinuations(
         logits: UnsafeMutablePointer<Float>, sequence: [Int32], runningScore: Float, count: Int
     ) -> [(Float, Int)] {
-        let vocabulary = weights.config.vocabularySize
-        logSoftmax(logits, count: vocabulary, into: logits)
+        let scored = vocabulary.count
+        logSoftmax(logits, count: scored, into: logits)
         if options.noRepeatNgramSize > 0 {
-            banRepeatedNgrams(sequence: sequence, size: options.noRepeatNgramSize, scores: logits)
+            banRepeatedNgrams(
+                sequence: sequence, size: options.noRepeatNgramSize, scores: logits,
+                vocabulary: vocabulary)
         }
         enforceMinimumNewTokens(
             sequenceLength: sequence.count, minimum: options.minNewTokens,
-            endOfSequence: weights.config.endOfSequenceTokenID, scores: logits)
-        for i in 0..<vocabulary { logits[i] += runningScore }
-        return topEntries(logits, count: vocabulary, k: count)
+            endOfSequence: weights.config.endOfSequenceTokenID, scores: logits,
+            vocabulary: vocabulary)
+        for i in 0..<scored { logits[i] += runningScore }
+        return topEntries(logits, count: scored, k: count)
     }
 }

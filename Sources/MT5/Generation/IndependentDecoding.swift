@@ -7,6 +7,7 @@ struct IndependentDecoding {
     let weights: MT5Weights
     let options: GenerationOptions
     let threads: Int
+    let vocabulary: OutputVocabulary
 
     /// `seeds[p]` drives the samples of passage p; sequence j of a passage draws from its own
     /// stream, so batching never changes a passage's queries.
@@ -14,7 +15,7 @@ struct IndependentDecoding {
         let config = weights.config
         let perPassage = options.decoding == .greedy ? 1 : options.numReturnSequences
         let limit = options.newTokenLimit
-        let vocabulary = config.vocabularySize
+        let scored = vocabulary.count
         let eos = config.endOfSequenceTokenID
 
         var sequences: [[Int32]] = []
@@ -33,7 +34,7 @@ struct IndependentDecoding {
         var live = Array(sequences.indices)
         let state = DecoderState(
             weights: weights, passages: passages, rowPassage: rowPassage, capacity: limit,
-            threads: threads)
+            threads: threads, vocabulary: vocabulary)
         var chosen = [(token: Int, logProbability: Double)](
             repeating: (0, 0), count: sequences.count)
 
@@ -44,7 +45,7 @@ struct IndependentDecoding {
                     parallelFor(live.count, threads: threads) { row in
                         let index = live[row]
                         chosen[row] = choose(
-                            scores: logits.pointer + row * vocabulary,
+                            scores: logits.pointer + row * scored,
                             sequence: sequences[index], random: &randoms[index])
                     }
                 }
@@ -53,9 +54,10 @@ struct IndependentDecoding {
             for (row, index) in live.enumerated() {
                 // The score is the log-probability under the distribution the token was
                 // chosen from (after processors and warpers), as HF's transition scores are.
+                let token = vocabulary.tokenID(chosen[row].token)
                 scores[index] += chosen[row].logProbability
-                sequences[index].append(Int32(chosen[row].token))
-                if Int32(chosen[row].token) != eos && sequences[index].count < limit + 1 {
+                sequences[index].append(token)
+                if token != eos && sequences[index].count < limit + 1 {
                     keep.append(row)
                 }
             }
@@ -72,23 +74,26 @@ struct IndependentDecoding {
     }
 
     /// Applies the processors (and for sampling the warpers) to one row of logits in place and
-    /// picks its next token.
+    /// picks its next token's scored position.
     private func choose(
         scores: UnsafeMutablePointer<Float>, sequence: [Int32], random: inout SeededRandom
     ) -> (token: Int, logProbability: Double) {
-        let vocabulary = weights.config.vocabularySize
+        let scored = vocabulary.count
         if options.noRepeatNgramSize > 0 {
-            banRepeatedNgrams(sequence: sequence, size: options.noRepeatNgramSize, scores: scores)
+            banRepeatedNgrams(
+                sequence: sequence, size: options.noRepeatNgramSize, scores: scores,
+                vocabulary: vocabulary)
         }
         enforceMinimumNewTokens(
             sequenceLength: sequence.count, minimum: options.minNewTokens,
-            endOfSequence: weights.config.endOfSequenceTokenID, scores: scores)
+            endOfSequence: weights.config.endOfSequenceTokenID, scores: scores,
+            vocabulary: vocabulary)
         if options.decoding == .greedy {
-            let token = topEntries(scores, count: vocabulary, k: 1)[0].1
-            return (token, Double(scores[token]) - logSumExp(scores, count: vocabulary))
+            let token = topEntries(scores, count: scored, k: 1)[0].1
+            return (token, Double(scores[token]) - logSumExp(scores, count: scored))
         }
         let candidates = samplingCandidates(
-            scores, count: vocabulary, temperature: options.temperature, topK: options.topK,
+            scores, count: scored, temperature: options.temperature, topK: options.topK,
             topP: options.topP)
         return drawToken(scores: scores, candidates: candidates, random: &random)
     }

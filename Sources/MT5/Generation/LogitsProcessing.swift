@@ -7,7 +7,8 @@ import Foundation
 /// Bans every token that would complete an n-gram already present in `sequence` (which
 /// starts with the decoder start token, as HF's decoder input does).
 func banRepeatedNgrams(
-    sequence: [Int32], size: Int, scores: UnsafeMutablePointer<Float>
+    sequence: [Int32], size: Int, scores: UnsafeMutablePointer<Float>,
+    vocabulary: OutputVocabulary
 ) {
     guard size > 0, sequence.count >= size else { return }
     let prefixStart = sequence.count - (size - 1)
@@ -19,15 +20,20 @@ func banRepeatedNgrams(
             matches = false
             break
         }
-        if matches { scores[Int(sequence[windowStart + size - 1])] = -.infinity }
+        if matches, let banned = vocabulary.index(of: sequence[windowStart + size - 1]) {
+            scores[banned] = -.infinity
+        }
     }
 }
 
 /// Forbids end-of-sequence until `minimum` tokens follow the decoder start token.
 func enforceMinimumNewTokens(
-    sequenceLength: Int, minimum: Int, endOfSequence: Int32, scores: UnsafeMutablePointer<Float>
+    sequenceLength: Int, minimum: Int, endOfSequence: Int32, scores: UnsafeMutablePointer<Float>,
+    vocabulary: OutputVocabulary
 ) {
-    if sequenceLength - 1 < minimum { scores[Int(endOfSequence)] = -.infinity }
+    if sequenceLength - 1 < minimum, let index = vocabulary.index(of: endOfSequence) {
+        scores[index] = -.infinity
+    }
 }
 
 /// Sampling warpers over one row of logits, in place: temperature, then top-k (ties with the

@@ -29,6 +29,8 @@ final class DecoderState {
     private let projected: FloatBuffer  // [rows, d_model]
     private let scores: FloatBuffer  // [rows, capacity]: self-attention
     private let scoresPerRow: Int
+    /// The tokens scored by the final projection.
+    let vocabulary: OutputVocabulary
     private let crossScores: FloatBuffer  // [rows · heads, longest passage]
     private let longestPassage: Int
     let threads: Int
@@ -39,9 +41,10 @@ final class DecoderState {
     /// Starts empty rows: `rowPassage[i]` is row i's passage index; at most `capacity` steps.
     init(
         weights: MT5Weights, passages: [EncodedPassage], rowPassage: [Int], capacity: Int,
-        threads: Int
+        threads: Int, vocabulary: OutputVocabulary
     ) {
         self.threads = threads
+        self.vocabulary = vocabulary
         precondition(zip(rowPassage, rowPassage.dropFirst()).allSatisfy { $0 <= $1 })
         self.weights = weights
         self.passages = passages
@@ -65,7 +68,7 @@ final class DecoderState {
         scoresPerRow = capacity
         scores = FloatBuffer(count: rows * capacity)
         crossScores = FloatBuffer(count: rows * config.headCount * longestPassage)
-        logits = FloatBuffer(count: rows * config.vocabularySize)
+        logits = FloatBuffer(count: rows * vocabulary.count)
         feedForward = FeedForwardScratch(capacity: rows, config: config)
     }
 
@@ -97,8 +100,8 @@ final class DecoderState {
         rowPassage = newPassages
     }
 
-    /// Feeds one token per row and returns the next-token logits, [rows, vocab]; the buffer
-    /// is reused by the next step.
+    /// Feeds one token per row and returns the next-token logits, [rows, scored tokens]; the
+    /// buffer is reused by the next step.
     func advance(tokens: [Int32]) -> FloatBuffer {
         precondition(tokens.count == rowCount && rowCount <= maximumRows && step < capacity)
         let config = weights.config
@@ -165,7 +168,7 @@ final class DecoderState {
             for i in 0..<(rows * model) { hidden.pointer[i] *= scale }
         }
         linear(hidden.pointer, rows: rows, inFeatures: model,
-            weight: weights.languageModelHead.baseAddress!, outFeatures: config.vocabularySize,
+            weight: vocabulary.head, outFeatures: vocabulary.count,
             into: logits.pointer, threads: threads)
         step += 1
         return logits
