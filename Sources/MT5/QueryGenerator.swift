@@ -104,6 +104,9 @@ public final class QueryGenerator: @unchecked Sendable {
     /// Tokens scored at each decoder step.
     public var outputVocabularySize: Int { outputVocabulary.count }
 
+    var currentOutputVocabulary: OutputVocabulary { outputVocabulary }
+    var computeThreads: Int { threads }
+
     /// The encoder's view of input ids, for tests and tools that check the model itself.
     func encode(inputIDs: [Int32]) -> EncodedPassage { encoder.encode(inputIDs) }
 
