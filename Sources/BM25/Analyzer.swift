@@ -160,9 +160,11 @@ public struct Analyzer: Codable, Sendable, Equatable {
         return String(scalars)
     }
 
-    /// The Snowball algorithm name for an ISO 639-1/639-2 code; other names pass through.
+    /// The Snowball algorithm name for an ISO 639-1/639-2 code, with or without a region
+    /// ("pt-BR", "en_US"); other names pass through.
     static func snowballName(_ language: String) -> String {
-        let key = language.lowercased()
+        let key = language.lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" })
+            .first.map(String.init) ?? ""
         let codes: [String: String] = [
             "ar": "arabic", "ca": "catalan", "da": "danish", "de": "german", "el": "greek",
             "en": "english", "es": "spanish", "et": "estonian", "eu": "basque",

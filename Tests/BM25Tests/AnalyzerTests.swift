@@ -44,6 +44,13 @@ final class AnalyzerTests: XCTestCase {
                        ["cell", "brain", "divid"])
     }
 
+    func testLanguageCodesWithRegionsAndSnowballNames() throws {
+        XCTAssertEqual(try Analyzer(language: "pt-BR").language, "portuguese")
+        XCTAssertEqual(try Analyzer(language: "en_US").language, "english")
+        XCTAssertEqual(try Analyzer(language: "Portuguese").language, "portuguese")
+        XCTAssertEqual(try Analyzer(language: "de").terms("Die Häuser"), ["haus"])
+    }
+
     func testUnknownLanguageIsNamed() {
         XCTAssertThrowsError(try Analyzer(language: "klingon")) { error in
             XCTAssertTrue("\(error)".contains("klingon"), "\(error)")
