@@ -11,6 +11,7 @@ public enum BM25Error: Error, CustomStringConvertible, Equatable {
     /// A file that is not a PairGen BM25 index, or whose bytes do not match their checksum.
     case corruptIndex(path: String, reason: String)
 
+    /// The message, naming the parameter, language or file and what was wrong.
     public var description: String {
         switch self {
         case .invalidParameter(let name, let value, let allowed):
