@@ -79,7 +79,10 @@ public final class BM25Index: @unchecked Sendable {
     }
 
     /// The length in terms of a document (dl).
-    public func documentLength(_ document: Int) -> Int { Int(documentLengths[document]) }
+    public func documentLength(_ document: Int) -> Int {
+        precondition(document >= 0 && document < counts.documentCount, "document out of range")
+        return Int(documentLengths[document])
+    }
 
     /// The number of a term in the byte-sorted term table, or nil when no document has it.
     func termNumber(_ term: String) -> Int? {
