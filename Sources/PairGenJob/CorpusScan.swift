@@ -74,7 +74,7 @@ struct CorpusScan {
                             + "sample.max_chars (\(recipe.sample.maxChars))"))
                     continue
                 }
-                // Exact duplicates by text: 8 bytes of SHA-256 per distinct passage.
+                // Exact duplicates by text: a 64-bit SipHash per distinct passage.
                 guard seenTexts.insert(StableSeed.derive([passage.text])).inserted else {
                     skip("duplicate")
                     continue

@@ -12,7 +12,7 @@ public struct SampledPassage: Sendable, Equatable {
 /// A seeded reservoir sample of fixed size, taken in one pass with memory bounded by the sample
 /// size, not the corpus size.
 ///
-/// Each passage gets a random key from SHA-256 of the job seed and its id, and the sample is the
+/// Each passage gets a random key from SipHash of the job seed and its id, and the sample is the
 /// `capacity` passages with the smallest keys (bottom-k sampling, a form of reservoir sampling):
 /// it does not depend on the order passages arrive in, and the same seed always chooses the same
 /// passages. Ties are broken by corpus order. The sample comes back in corpus order.

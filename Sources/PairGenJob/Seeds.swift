@@ -1,26 +1,74 @@
-import Corpus
 import Foundation
 
 /// Seeds and random numbers that are the same on every machine and in every process.
 ///
-/// Swift's `Hasher` is seeded per process, so every seed here comes from SHA-256 instead.
+/// Swift's `Hasher` is seeded per process, so every value here comes from SipHash-2-4 with a
+/// fixed key instead.
 public enum StableSeed {
-    /// A 64-bit value from SHA-256 of the parts, each ended by a zero byte so that
-    /// ("ab", "c") and ("a", "bc") differ.
+    /// The fixed SipHash key: "pairgen.seeds.v1" as two little-endian words.
+    static let key: (UInt64, UInt64) = (0x2E6E_6567_7269_6170, 0x3176_2E73_6465_6573)
+
+    /// A 64-bit value from the parts, each ended by a zero byte so that ("ab", "c") and
+    /// ("a", "bc") differ.
     public static func derive(_ parts: [String]) -> UInt64 {
-        var hasher = SHA256Hasher()
+        var bytes: [UInt8] = []
         for part in parts {
-            hasher.update(part)
-            hasher.update(Data([0]))
+            bytes.append(contentsOf: part.utf8)
+            bytes.append(0)
         }
-        let hex = hasher.finalizeHex()
-        return UInt64(hex.prefix(16), radix: 16)!
+        return SipHash.hash(bytes, key: key)
     }
 
     /// The generation seed of one passage: it depends on the job seed and the passage id only,
     /// never on batches, shards or restarts.
     public static func passage(jobSeed: UInt64, passageID: String) -> UInt64 {
         derive(["pairgen.generate", String(jobSeed), passageID])
+    }
+}
+
+/// SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012): 2 rounds per
+/// 8-byte word, 4 finishing rounds, the length in the top byte of the last word.
+enum SipHash {
+    static func hash(_ bytes: [UInt8], key: (UInt64, UInt64)) -> UInt64 {
+        var v0 = key.0 ^ 0x736F_6D65_7073_6575
+        var v1 = key.1 ^ 0x646F_7261_6E64_6F6D
+        var v2 = key.0 ^ 0x6C79_6765_6E65_7261
+        var v3 = key.1 ^ 0x7465_6462_7974_6573
+
+        func round() {
+            v0 &+= v1; v1 = rotate(v1, 13); v1 ^= v0; v0 = rotate(v0, 32)
+            v2 &+= v3; v3 = rotate(v3, 16); v3 ^= v2
+            v0 &+= v3; v3 = rotate(v3, 21); v3 ^= v0
+            v2 &+= v1; v1 = rotate(v1, 17); v1 ^= v2; v2 = rotate(v2, 32)
+        }
+        func absorb(_ word: UInt64) {
+            v3 ^= word
+            round()
+            round()
+            v0 ^= word
+        }
+
+        let whole = bytes.count / 8 * 8
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < whole {
+                absorb(UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset,
+                    as: UInt64.self)))
+                offset += 8
+            }
+        }
+        var last = UInt64(truncatingIfNeeded: bytes.count) << 56
+        for (shift, byte) in bytes[whole...].enumerated() {
+            last |= UInt64(byte) << (8 * UInt64(shift))
+        }
+        absorb(last)
+        v2 ^= 0xFF
+        for _ in 0..<4 { round() }
+        return v0 ^ v1 ^ v2 ^ v3
+    }
+
+    private static func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 {
+        (value << count) | (value >> (64 - count))
     }
 }
 

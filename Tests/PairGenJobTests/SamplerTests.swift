@@ -46,12 +46,17 @@ final class SamplerTests: XCTestCase {
     }
 
     func testStableSeedsAreFixedValues() {
-        // Fixed by SHA-256: they must never change between processes or versions.
+        // Fixed by SipHash: they must never change between processes or versions.
         XCTAssertEqual(StableSeed.passage(jobSeed: 42, passageID: "CF1"),
             StableSeed.passage(jobSeed: 42, passageID: "CF1"))
         XCTAssertNotEqual(StableSeed.passage(jobSeed: 42, passageID: "CF1"),
             StableSeed.passage(jobSeed: 43, passageID: "CF1"))
         XCTAssertNotEqual(StableSeed.derive(["ab", "c"]), StableSeed.derive(["a", "bc"]))
+        // SipHash-2-4's published test vectors, key 00 01 ... 0f.
+        let key: (UInt64, UInt64) = (0x0706_0504_0302_0100, 0x0F0E_0D0C_0B0A_0908)
+        XCTAssertEqual(SipHash.hash([], key: key), 0x726F_DB47_DD0E_0E31)
+        XCTAssertEqual(SipHash.hash(Array(0..<15), key: key), 0xA129_CA61_49BE_45E5)
+        XCTAssertEqual(SipHash.hash(Array(0..<8), key: key), 0x93F5_F579_9A93_2462)
         var generator = SplitMix64(seed: 0)
         XCTAssertEqual(generator.next(), 0xE220_A839_7B1D_CDAF)
     }
