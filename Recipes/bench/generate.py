@@ -8,7 +8,8 @@ The model is a randomly initialised checkpoint of the mT5-base shape, made by
 Every engine runs the same workloads on the same real passages (Data/pt-bosque), cut to 256
 input tokens, generating exactly 16 new tokens per query: sampling (10 queries, top_k 10) and
 beam search (5 beams, 5 returned). Each engine runs in its own process (for its peak memory),
-with the same thread count, at batch sizes 1 and 8, and its faster setting is reported.
+with the same thread count, at batch sizes 1, 8, 16 and 32, and its fastest setting is
+reported.
 Needs the dev venv (torch, transformers, ctranslate2) and a release build of pairgen.
 """
 
@@ -98,7 +99,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--new-tokens", type=int, default=16)
     parser.add_argument("--engines", default="pairgen,hf,ct2-fp32,ct2-int8")
-    parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--batches", default="1,8,16,32")
     parser.add_argument("--pairgen", default=str(ROOT / ".build/release/pairgen"))
     parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
