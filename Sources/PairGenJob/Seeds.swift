@@ -28,47 +28,69 @@ public enum StableSeed {
 
 /// SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF", 2012): 2 rounds per
 /// 8-byte word, 4 finishing rounds, the length in the top byte of the last word.
-enum SipHash {
+struct SipHash {
+    private var v0: UInt64
+    private var v1: UInt64
+    private var v2: UInt64
+    private var v3: UInt64
+
+    private init(key: (UInt64, UInt64)) {
+        v0 = key.0 ^ 0x736F_6D65_7073_6575
+        v1 = key.1 ^ 0x646F_7261_6E64_6F6D
+        v2 = key.0 ^ 0x6C79_6765_6E65_7261
+        v3 = key.1 ^ 0x7465_6462_7974_6573
+    }
+
+    /// The 64-bit SipHash-2-4 of `bytes` under `key`.
     static func hash(_ bytes: [UInt8], key: (UInt64, UInt64)) -> UInt64 {
-        var v0 = key.0 ^ 0x736F_6D65_7073_6575
-        var v1 = key.1 ^ 0x646F_7261_6E64_6F6D
-        var v2 = key.0 ^ 0x6C79_6765_6E65_7261
-        var v3 = key.1 ^ 0x7465_6462_7974_6573
-
-        func round() {
-            v0 &+= v1; v1 = rotate(v1, 13); v1 ^= v0; v0 = rotate(v0, 32)
-            v2 &+= v3; v3 = rotate(v3, 16); v3 ^= v2
-            v0 &+= v3; v3 = rotate(v3, 21); v3 ^= v0
-            v2 &+= v1; v1 = rotate(v1, 17); v1 ^= v2; v2 = rotate(v2, 32)
-        }
-        func absorb(_ word: UInt64) {
-            v3 ^= word
-            round()
-            round()
-            v0 ^= word
-        }
-
+        var state = SipHash(key: key)
         let whole = bytes.count / 8 * 8
+        var last = UInt64(truncatingIfNeeded: bytes.count) << 56
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < whole {
-                absorb(UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset,
-                    as: UInt64.self)))
+                state.absorb(UInt64(littleEndian: buffer.loadUnaligned(
+                    fromByteOffset: offset, as: UInt64.self)))
                 offset += 8
             }
+            for index in whole..<bytes.count {
+                last |= UInt64(buffer[index]) << (8 * UInt64(index - whole))
+            }
         }
-        var last = UInt64(truncatingIfNeeded: bytes.count) << 56
-        for (shift, byte) in bytes[whole...].enumerated() {
-            last |= UInt64(byte) << (8 * UInt64(shift))
-        }
-        absorb(last)
-        v2 ^= 0xFF
-        for _ in 0..<4 { round() }
-        return v0 ^ v1 ^ v2 ^ v3
+        state.absorb(last)
+        state.v2 ^= 0xFF
+        for _ in 0..<4 { state.round() }
+        return state.v0 ^ state.v1 ^ state.v2 ^ state.v3
     }
 
-    private static func rotate(_ value: UInt64, _ count: UInt64) -> UInt64 {
-        (value << count) | (value >> (64 - count))
+    @inline(__always)
+    private mutating func absorb(_ word: UInt64) {
+        v3 ^= word
+        round()
+        round()
+        v0 ^= word
+    }
+
+    @inline(__always)
+    private mutating func round() {
+        v0 &+= v1
+        v1 = v1.rotatedLeft(13) ^ v0
+        v0 = v0.rotatedLeft(32)
+        v2 &+= v3
+        v3 = v3.rotatedLeft(16) ^ v2
+        v0 &+= v3
+        v3 = v3.rotatedLeft(21) ^ v0
+        v2 &+= v1
+        v1 = v1.rotatedLeft(17) ^ v2
+        v2 = v2.rotatedLeft(32)
+    }
+}
+
+extension UInt64 {
+    /// The bits rotated left by `count` (1...63).
+    @inline(__always)
+    fileprivate func rotatedLeft(_ count: UInt64) -> UInt64 {
+        (self << count) | (self >> (64 - count))
     }
 }
 
