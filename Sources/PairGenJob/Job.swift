@@ -78,6 +78,17 @@ public final class Job {
                 manifest.next = previous.next
                 manifest.counters = previous.counters
                 manifest.stageSeconds = previous.stageSeconds
+                manifest.status = previous.status
+                manifest.sampleSize = previous.sampleSize
+                // A complete run with intact shards has nothing left to do: skip the scan.
+                if manifest.status == "complete" {
+                    try verifyShards(&manifest)
+                    if manifest.status == "complete" {
+                        observer?.notice("\(directory.path) is already complete; "
+                            + "every shard matches its checksum")
+                        return previous
+                    }
+                }
             }
         }
 
@@ -91,16 +102,10 @@ public final class Job {
         manifest.sampleSize = scan.sample.count
         let resumedCounters = manifest.counters
         manifest.counters = scan.counters
-        manifest.counters.passagesGenerated = resumedCounters.passagesGenerated
-        manifest.counters.queriesGenerated = resumedCounters.queriesGenerated
-        manifest.counters.queriesFiltered = resumedCounters.queriesFiltered
+        manifest.counters.generation = resumedCounters.generation
 
         try verifyShards(&manifest)
         manifest.counters.pairsWritten = manifest.shards.reduce(0) { $0 + $1.records }
-        if manifest.status == "complete" {
-            try manifest.save(to: directory)
-            return manifest
-        }
         manifest.status = "running"
         try manifest.save(to: directory)
 
@@ -134,7 +139,8 @@ public final class Job {
             observer?.notice("\(url.path) \(problem) (manifest sha256 \(shard.sha256.prefix(12))"
                 + "); regenerating it and the shards after it")
             manifest.shards.removeSubrange(index...)
-            manifest.next = index == 0 ? Cursor() : manifest.shards[index - 1].next
+            manifest.next = manifest.shards.last?.next ?? Cursor()
+            manifest.counters.generation = manifest.shards.last?.progress ?? GenerationProgress()
             manifest.status = "running"
             return
         }
@@ -168,8 +174,9 @@ public final class Job {
 
         func writeShard(_ records: ArraySlice<PairRecord>, next: Cursor) throws {
             let writeStart = Date()
-            let entry = try ShardFile.write(Array(records), index: shardIndex,
+            var entry = try ShardFile.write(Array(records), index: shardIndex,
                 directory: directory, level: Int32(recipe.shards.zstdLevel), next: next)
+            entry.progress = manifest.counters.generation
             try afterShardFile?(shardIndex)
             manifest.shards.append(entry)
             manifest.next = next

@@ -184,6 +184,13 @@ public struct ShardEntry: Codable, Equatable, Sendable {
     public var sha256: String
     /// Where the shard after it begins.
     public var next: Cursor
+    /// The generation counters when it was written, restored when a damaged shard after it
+    /// sends the job back here.
+    public var progress: GenerationProgress = GenerationProgress()
+
+    enum CodingKeys: String, CodingKey {
+        case name, records, bytes, sha256, next, progress
+    }
 
     /// The name of shard `index`.
     public static func name(_ index: Int) -> String {
@@ -209,6 +216,24 @@ public struct Cursor: Codable, Equatable, Sendable {
         self.passage = passage
         self.pairOffset = pairOffset
     }
+}
+
+/// The counters of the generate, filter and mine stages at one point of the job.
+public struct GenerationProgress: Codable, Equatable, Sendable {
+    /// Passages whose queries had been generated.
+    public var passagesGenerated = 0
+    /// Queries the model had written.
+    public var queriesGenerated = 0
+    /// Queries dropped, by reason.
+    public var queriesFiltered: [String: Int] = [:]
+
+    enum CodingKeys: String, CodingKey {
+        case passagesGenerated = "passages_generated", queriesGenerated = "queries_generated"
+        case queriesFiltered = "queries_filtered"
+    }
+
+    /// All zero.
+    public init() {}
 }
 
 /// What happened to passages and queries.
@@ -237,4 +262,20 @@ public struct Counters: Codable, Equatable, Sendable {
 
     /// All zero.
     public init() {}
+
+    /// The generation part of the counters.
+    public var generation: GenerationProgress {
+        get {
+            var progress = GenerationProgress()
+            progress.passagesGenerated = passagesGenerated
+            progress.queriesGenerated = queriesGenerated
+            progress.queriesFiltered = queriesFiltered
+            return progress
+        }
+        set {
+            passagesGenerated = newValue.passagesGenerated
+            queriesGenerated = newValue.queriesGenerated
+            queriesFiltered = newValue.queriesFiltered
+        }
+    }
 }

@@ -128,11 +128,20 @@ final class JobTests: XCTestCase {
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: shard)
         let observer = RecordingObserver()
-        _ = try job(recipe(output: "run"), observer: observer).run()
+        let complete = try Manifest.load(from: directory.appendingPathComponent("run"))
+        let repaired = try job(recipe(output: "run"), observer: observer).run()
         XCTAssertTrue(observer.notices.contains {
             $0.contains("train-00001.jsonl.zst does not match its checksum")
         }, "\(observer.notices)")
         XCTAssertEqual(try shardBytes("run"), expected)
+        XCTAssertEqual(repaired.counters, complete.counters)
+        XCTAssertEqual(repaired.shards, complete.shards)
+
+        // Once complete and intact, a run again does nothing.
+        let quiet = RecordingObserver()
+        _ = try job(recipe(output: "run"), observer: quiet).run()
+        XCTAssertTrue(quiet.notices.contains { $0.contains("already complete") },
+            "\(quiet.notices)")
     }
 
     func testUnreadableManifestIsAnErrorUnlessRestarting() throws {
