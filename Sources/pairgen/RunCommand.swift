@@ -116,6 +116,13 @@ enum RunCommand {
             + "shard(s) in \(recipe.output); \(counters.passagesGenerated) passages, "
             + "\(counters.queriesGenerated) queries generated, \(filtered) filtered; "
             + "see manifest.json")
+        let skipped = counters.passagesSkipped.values.reduce(0, +)
+        if skipped > 0 {
+            let reasons = counters.passagesSkipped.sorted { $0.key < $1.key }
+                .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            progress.notice("\(skipped) input lines or passages skipped (\(reasons)); bad "
+                + "input is listed in errors.jsonl")
+        }
         return ExitStatus.success
     }
 
