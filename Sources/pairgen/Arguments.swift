@@ -88,7 +88,7 @@ struct ParsedArguments {
     /// A value parsed as a finite number within `range`, or nil when the flag is absent.
     func double(
         _ flag: String,
-        in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+        in range: ClosedRange<Double> = -.greatestFiniteMagnitude ... .greatestFiniteMagnitude
     ) throws -> Double? {
         guard let text = string(flag) else { return nil }
         guard let value = Double(text), value.isFinite, range.contains(value) else {

@@ -27,7 +27,8 @@ final class ReferenceTests: XCTestCase {
             let generator = try Fixtures.generator(name)
             for testCase in reference.cases {
                 let logits = generator.nextTokenLogits(
-                    inputIDs: testCase.input_ids, decoderIDs: [generator.config.decoderStartTokenID])
+                    inputIDs: testCase.input_ids,
+                    decoderIDs: [generator.config.decoderStartTokenID])
                 var logProbabilities = [Float](repeating: 0, count: logits.count)
                 logits.withUnsafeBufferPointer { input in
                     logProbabilities.withUnsafeMutableBufferPointer { output in

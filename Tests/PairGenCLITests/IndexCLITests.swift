@@ -10,7 +10,7 @@ final class IndexCLITests: XCTestCase {
             .appendingPathComponent("pairgen-index-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let corpus = [
-            #"{"_id": "d1", "title": "Futebol", "text": "O clube venceu o campeonato de futebol."}"#,
+            #"{"_id": "d1", "title": "Futebol", "text": "O clube venceu o campeonato."}"#,
             #"{"_id": "d2", "title": "Política", "text": "O governo anunciou novas eleições."}"#,
             #"{"_id": "d3", "title": "Economia", "text": "A inflação subiu e os juros também."}"#,
             "{broken",

@@ -32,9 +32,6 @@ struct BeamSearch {
         let candidates = 2 * beams
         let scored = vocabulary.count
         let limit = options.newTokenLimit
-        let maxLength = limit + 1
-        let eos = config.endOfSequenceTokenID
-        let lengthPenalty = options.lengthPenalty
         let mask: Float = -1.0e9
 
         var states = passages.map { _ in
@@ -67,14 +64,11 @@ struct BeamSearch {
             }
             var keptRows: [Int] = []
             for (slot, passage) in active.enumerated() {
-                var beamState = states[passage]
-                let currentLength = beamState.running[0].count
-
                 // Best 2·beams continuations over all beams; ties keep the lower flat index.
-                var pool: [(score: Float, beam: Int, token: Int)] = []
+                var pool: [Continuation] = []
                 for beam in 0..<beams {
                     for (score, token) in rowBest[slot * beams + beam] {
-                        pool.append((score, beam, token))
+                        pool.append(Continuation(score: score, beam: beam, token: token))
                     }
                 }
                 pool.sort {
@@ -82,64 +76,8 @@ struct BeamSearch {
                         ? $0.score > $1.score
                         : ($0.beam * scored + $0.token) < ($1.beam * scored + $1.token)
                 }
-                let top = Array(pool.prefix(candidates))
-                let hits = top.map {
-                    vocabulary.tokenID($0.token) == eos || currentLength + 1 >= maxLength
-                }
-
-                // Running beams for the next step: the best unfinished continuations.
-                let runningOrder = top.indices.map { index in
-                    (score: top[index].score + (hits[index] ? mask : 0), index: index)
-                }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
-                    .prefix(beams)
-                let previousRunning = beamState.running
-                beamState.running = runningOrder.map {
-                    previousRunning[top[$0.index].beam] + [vocabulary.tokenID(top[$0.index].token)]
-                }
-                beamState.runningScores = runningOrder.map(\.score)
-
-                // Finished hypotheses: merge the new ones with the kept ones, best first.
-                let denominator = Float(pow(Double(currentLength), lengthPenalty))
-                let batchFull = beamState.isFinished.allSatisfy { $0 } && options.earlyStopping
-                var merged: [(score: Float, sequence: [Int32], finished: Bool)] =
-                    (0..<beams).map {
-                        (beamState.finishedScores[$0], beamState.finished[$0],
-                            beamState.isFinished[$0])
-                    }
-                for (index, candidate) in top.enumerated() {
-                    var score = candidate.score / denominator
-                    if batchFull { score += mask }
-                    if !beamState.improvementPossible { score += mask }
-                    let justFinished = hits[index] && index < beams
-                    if !justFinished { score += mask }
-                    merged.append(
-                        (score, previousRunning[candidate.beam] + [vocabulary.tokenID(candidate.token)],
-                            justFinished))
-                }
-                let best = merged.indices.sorted {
-                    merged[$0].score != merged[$1].score
-                        ? merged[$0].score > merged[$1].score : $0 < $1
-                }.prefix(beams)
-                beamState.finished = best.map { merged[$0].sequence }
-                beamState.finishedScores = best.map { merged[$0].score }
-                beamState.isFinished = best.map { merged[$0].finished }
-
-                // Can a running beam still beat the worst finished hypothesis?
-                let bestPossible = beamState.runningScores[0]
-                    / Float(pow(Double(currentLength), lengthPenalty))
-                let worstFinished = beamState.finishedScores.min() ?? mask
-                let anyImprovement = beamState.isFinished.contains { !$0 }
-                    ? bestPossible > mask
-                    : bestPossible > worstFinished
-                beamState.improvementPossible = beamState.improvementPossible && anyImprovement
-                let allFinished = beamState.isFinished.allSatisfy { $0 }
-                beamState.done = !beamState.improvementPossible
-                    || (allFinished && options.earlyStopping) || hits.allSatisfy { $0 }
-
-                if !beamState.done {
-                    keptRows.append(contentsOf: runningOrder.map { slot * beams + top[$0.index].beam })
-                }
-                states[passage] = beamState
+                let sources = advance(&states[passage], top: Array(pool.prefix(candidates)))
+                keptRows.append(contentsOf: sources.map { slot * beams + $0 })
             }
             state.reorder(keptRows)
             active = active.filter { !states[$0].done }
@@ -150,6 +88,73 @@ struct BeamSearch {
                 (beamState.finished[index], Double(beamState.finishedScores[index]))
             }
         }
+    }
+
+    /// A candidate next token of one beam, with its accumulated score.
+    private struct Continuation {
+        var score: Float
+        var beam: Int
+        var token: Int
+    }
+
+    /// One step of one passage: the running beams and finished hypotheses after its best
+    /// 2·beams continuations. Returns, for each new running beam, the beam it extends (empty
+    /// when the passage is done).
+    private func advance(_ beamState: inout PassageBeams, top: [Continuation]) -> [Int] {
+        let beams = options.numBeams
+        let mask: Float = -1.0e9
+        let currentLength = beamState.running[0].count
+        let maxLength = options.newTokenLimit + 1
+        let eos = weights.config.endOfSequenceTokenID
+        let lengthPenalty = options.lengthPenalty
+        let hits = top.map {
+            vocabulary.tokenID($0.token) == eos || currentLength + 1 >= maxLength
+        }
+
+        // Running beams for the next step: the best unfinished continuations.
+        let runningOrder = top.indices.map { index in
+            (score: top[index].score + (hits[index] ? mask : 0), index: index)
+        }.sorted { $0.score != $1.score ? $0.score > $1.score : $0.index < $1.index }
+            .prefix(beams)
+        let previousRunning = beamState.running
+        func extended(_ candidate: Continuation) -> [Int32] {
+            previousRunning[candidate.beam] + [vocabulary.tokenID(candidate.token)]
+        }
+        beamState.running = runningOrder.map { extended(top[$0.index]) }
+        beamState.runningScores = runningOrder.map(\.score)
+
+        // Finished hypotheses: merge the new ones with the kept ones, best first. Only the
+        // first num_beams continuations may finish; masks keep the others out.
+        let denominator = Float(pow(Double(currentLength), lengthPenalty))
+        let batchFull = beamState.isFinished.allSatisfy { $0 } && options.earlyStopping
+        var merged: [(score: Float, sequence: [Int32], finished: Bool)] = (0..<beams).map {
+            (beamState.finishedScores[$0], beamState.finished[$0], beamState.isFinished[$0])
+        }
+        for (index, candidate) in top.enumerated() {
+            var score = candidate.score / denominator
+            if batchFull { score += mask }
+            if !beamState.improvementPossible { score += mask }
+            let justFinished = hits[index] && index < beams
+            if !justFinished { score += mask }
+            merged.append((score, extended(candidate), justFinished))
+        }
+        let best = merged.indices.sorted {
+            merged[$0].score != merged[$1].score ? merged[$0].score > merged[$1].score : $0 < $1
+        }.prefix(beams)
+        beamState.finished = best.map { merged[$0].sequence }
+        beamState.finishedScores = best.map { merged[$0].score }
+        beamState.isFinished = best.map { merged[$0].finished }
+
+        // Can a running beam still beat the worst finished hypothesis?
+        let bestPossible = beamState.runningScores[0] / denominator
+        let worstFinished = beamState.finishedScores.min() ?? mask
+        let anyImprovement = beamState.isFinished.contains { !$0 }
+            ? bestPossible > mask : bestPossible > worstFinished
+        beamState.improvementPossible = beamState.improvementPossible && anyImprovement
+        let allFinished = beamState.isFinished.allSatisfy { $0 }
+        beamState.done = !beamState.improvementPossible
+            || (allFinished && options.earlyStopping) || hits.allSatisfy { $0 }
+        return beamState.done ? [] : runningOrder.map { top[$0.index].beam }
     }
 
     /// One beam's best `count` continuations by accumulated score: log-softmax of the logits
