@@ -157,13 +157,14 @@ struct BeamSearch {
         return beamState.done ? [] : runningOrder.map { top[$0.index].beam }
     }
 
-    /// One beam's best `count` continuations by accumulated score: log-softmax of the logits
-    /// (in place), the processors, then the running score added in float32 as HF adds it.
+    /// One beam's best `count` continuations by accumulated score, log-softmax(logits) after
+    /// the processors plus the running score, in float32 as HF adds them. Only the chosen
+    /// few are normalised: the ranking of a row's raw logits is that of its log-probabilities.
     private func bestContinuations(
         logits: UnsafeMutablePointer<Float>, sequence: [Int32], runningScore: Float, count: Int
     ) -> [(Float, Int)] {
         let scored = vocabulary.count
-        logSoftmax(logits, count: scored, into: logits)
+        let shift = logSoftmaxShift(logits, count: scored)
         if options.noRepeatNgramSize > 0 {
             banRepeatedNgrams(
                 sequence: sequence, size: options.noRepeatNgramSize, scores: logits,
@@ -173,7 +174,8 @@ struct BeamSearch {
             sequenceLength: sequence.count, minimum: options.minNewTokens,
             endOfSequence: weights.config.endOfSequenceTokenID, scores: logits,
             vocabulary: vocabulary)
-        for i in 0..<scored { logits[i] += runningScore }
-        return topEntries(logits, count: scored, k: count)
+        return topEntries(logits, count: scored, k: count).map { logit, token in
+            ((logit - shift) + runningScore, token)
+        }
     }
 }

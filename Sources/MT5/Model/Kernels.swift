@@ -48,7 +48,11 @@ func rmsNorm(
 @inline(__always)
 func geluTanh(_ x: Float) -> Float {
     let c: Float = 0.7978845608028654  // √(2/π)
-    return 0.5 * x * (1 + tanhf(c * (x + 0.044715 * x * x * x)))
+    let u = c * (x + 0.044715 * x * x * x)
+    // tanh rounds to ±1 in float32 beyond |u| = 10; libm's tanhf would take its slow
+    // overflow path there, which random and real activations both reach often.
+    let t = abs(u) >= 10 ? (u > 0 ? 1 : -1) : tanhf(u)
+    return 0.5 * x * (1 + t)
 }
 
 /// Softmax of one row in place; -infinity entries get probability 0.
@@ -69,12 +73,17 @@ func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
 
 /// log_softmax of one row into `output`: x − max − log Σ exp(x − max).
 func logSoftmax(_ row: UnsafePointer<Float>, count: Int, into output: UnsafeMutablePointer<Float>) {
+    let shift = logSoftmaxShift(row, count: count)
+    for i in 0..<count { output[i] = row[i] - shift }
+}
+
+/// What log_softmax subtracts from every entry: max + log Σ exp(x − max), summed in double.
+func logSoftmaxShift(_ row: UnsafePointer<Float>, count: Int) -> Float {
     var maximum = -Float.infinity
     for i in 0..<count where row[i] > maximum { maximum = row[i] }
     var sum = 0.0
     for i in 0..<count { sum += Double(expf(row[i] - maximum)) }
-    let shift = maximum + Float(log(sum))
-    for i in 0..<count { output[i] = row[i] - shift }
+    return maximum + Float(log(sum))
 }
 
 /// log Σ exp(x) of one row, summed in double.
