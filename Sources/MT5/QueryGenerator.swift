@@ -122,10 +122,16 @@ public final class QueryGenerator: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: logits.pointer, count: config.vocabularySize))
     }
 
-    /// Hash of config.json and, per weight file, its name, size and first and last MiB:
-    /// enough to tell checkpoints apart without reading gigabytes.
+    /// The version of the engine's arithmetic and decoding: raised whenever the same
+    /// checkpoint and seed could give different queries, so that a run is never resumed
+    /// across such a change.
+    public static let engineVersion = "pairgen-mt5-1"
+
+    /// Hash of the engine version, config.json and, per weight file, its name, size and first
+    /// and last MiB: enough to tell checkpoints apart without reading gigabytes.
     static func fingerprint(config: URL, weightFiles: [URL]) throws -> String {
         var hasher = SHA256Hasher()
+        hasher.update(engineVersion)
         hasher.update(try Data(contentsOf: config))
         for file in weightFiles {
             let handle = try FileHandle(forReadingFrom: file)

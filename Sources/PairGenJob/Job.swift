@@ -17,7 +17,7 @@ public final class Job {
     /// Called after the manifest is saved with a new shard; the argument is the shard index.
     public var afterManifest: ((Int) throws -> Void)?
     /// Passages handed to the generator at once.
-    public var batchPassages = 8
+    public var batchPassages = 16
 
     private let recipe: Recipe
     private let files: [URL]

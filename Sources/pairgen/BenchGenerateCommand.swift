@@ -14,7 +14,7 @@ enum BenchGenerateCommand {
           --passages N          passages timed (default 8)
           --new-tokens L        tokens generated per query (default 16)
           --max-input-tokens L  input pieces kept (default 256)
-          --batch-passages P    passages decoded together (default 8)
+          --batch-passages P    passages decoded together (default 16)
           --threads T           compute threads (default: all cores)
           --fast                fast mode: vocabulary trimmed to the tokens of the whole
                                 input file
@@ -33,7 +33,7 @@ enum BenchGenerateCommand {
         let workload = parsed.string("--workload") ?? "sample"
         let passageCount = try parsed.int("--passages", in: 1...100_000) ?? 8
         let newTokens = try parsed.int("--new-tokens", in: 1...1024) ?? 16
-        let batchSize = try parsed.int("--batch-passages", in: 1...4096) ?? 8
+        let batchSize = try parsed.int("--batch-passages", in: 1...4096) ?? 16
         let threads = try parsed.int("--threads", in: 1...1024)
             ?? ProcessInfo.processInfo.activeProcessorCount
 

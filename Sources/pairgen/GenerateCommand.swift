@@ -28,7 +28,7 @@ enum GenerateCommand {
           --early-stopping         beam: stop once num_beams hypotheses are finished
           --seed S                 sampling seed; a passage's queries depend on S and its id
           --threads T              compute threads (default: all cores)
-          --batch-passages P       passages decoded together (default 4)
+          --batch-passages P       passages decoded together (default 16)
           --fast                   fast mode: only tokens that occur in the input file can
                                    be generated (vocabulary trimming); faster, not exact
 
@@ -62,7 +62,7 @@ enum GenerateCommand {
         let seed = try parsed.uint64("--seed") ?? 0
         let threads = try parsed.int("--threads", in: 1...1024)
             ?? ProcessInfo.processInfo.activeProcessorCount
-        let batchSize = try parsed.int("--batch-passages", in: 1...4096) ?? 4
+        let batchSize = try parsed.int("--batch-passages", in: 1...4096) ?? 16
 
         let generator = try QueryGenerator(
             modelDirectory: URL(fileURLWithPath: model), threads: threads)

@@ -24,7 +24,7 @@ enum RunCommand {
           --set KEY=VALUE         any recipe field by dotted path, repeatable
                                   (e.g. --set mining.strategy=top --set filters.round_trip_top_k=10)
           --threads T             generator threads (default: all cores)
-          --batch-passages P      passages generated together (default 8)
+          --batch-passages P      passages generated together (default 16)
           --restart               delete a run of a different job in the run directory first
         """
 
@@ -98,7 +98,7 @@ enum RunCommand {
         try recipe.validate()
         let threads = try parsed.int("--threads", in: 1...1024)
             ?? ProcessInfo.processInfo.activeProcessorCount
-        let batch = try parsed.int("--batch-passages", in: 1...4096) ?? 8
+        let batch = try parsed.int("--batch-passages", in: 1...4096) ?? 16
         let modelDirectory = try ModelLocator.resolve(recipe.model)
         let progress = ProgressPrinter()
         progress.notice("loading \(modelDirectory.path)")
