@@ -171,9 +171,11 @@ final class ProgressPrinter: JobObserver {
         let unit = stage == "scan" ? "MB" : "passages"
         let scale = stage == "scan" ? 1e-6 : 1.0
         let rate = Double(done) * scale / elapsed
-        var line = String(format: "%@: %.1f %@", stage, Double(done) * scale, unit)
+        // Megabytes with one decimal, passages as whole numbers.
+        let amount = stage == "scan" ? "%.1f" : "%.0f"
+        var line = String(format: "%@: \(amount) %@", stage, Double(done) * scale, unit)
         if let total, total > 0 {
-            line += String(format: " of %.1f (%.0f%%)", Double(total) * scale,
+            line += String(format: " of \(amount) (%.0f%%)", Double(total) * scale,
                 100 * Double(done) / Double(total))
             if done > 0 {
                 let eta = elapsed * Double(total - done) / Double(done)
