@@ -53,7 +53,10 @@ struct PairPipeline {
         let seeds = batch.map {
             StableSeed.passage(jobSeed: recipe.seed, passageID: $0.passage.id)
         }
-        let queries = try writer.queries(for: batch.map(\.passage.text), seeds: seeds)
+        // The model reads what the positive will hold: title + " " + text, as BEIR's and GPL's
+        // query generation do.
+        let queries = try writer.queries(
+            for: batch.map { CorpusScan.indexedText($0.passage) }, seeds: seeds)
         precondition(queries.count == batch.count, "the generator returned the wrong count")
         let generated = Date()
         generateSeconds += generated.timeIntervalSince(start)
