@@ -80,6 +80,11 @@ public final class Job {
                 manifest.stageSeconds = previous.stageSeconds
                 manifest.status = previous.status
                 manifest.sampleSize = previous.sampleSize
+                if let recorded = previous.batchPassages, recorded != batchPassages {
+                    observer?.notice("resuming with --batch-passages \(recorded), the run's own "
+                        + "(batching can move scores in their last bits)")
+                    batchPassages = recorded
+                }
                 // A complete run with intact shards has nothing left to do: skip the scan.
                 if manifest.status == "complete" {
                     try verifyShards(&manifest)
@@ -189,9 +194,15 @@ public final class Job {
             shardIndex += 1
         }
 
+        manifest.batchPassages = batchPassages
         while passage < sample.count {
-            let batch = Array(sample[passage..<min(sample.count, passage + batchPassages)])
-            let results = try pipeline.pairs(for: batch)
+            // Batches sit at fixed places in the sample, so a resumed run decodes every passage
+            // in the same company as the first run did; passages before the cursor are decoded
+            // again and dropped.
+            let batchStart = passage / batchPassages * batchPassages
+            let batchEnd = min(sample.count, batchStart + batchPassages)
+            let results = try pipeline.pairs(
+                for: Array(sample[batchStart..<batchEnd]), skipping: passage - batchStart)
             for (offset, result) in results.enumerated() {
                 let current = passage + offset
                 var pairs = result.pairs[...]
@@ -215,7 +226,7 @@ public final class Job {
                     pending.removeFirst(size)
                 }
             }
-            passage += batch.count
+            passage = batchEnd
             observer?.stageProgress("generate", done: passage, total: sample.count)
         }
         if !pending.isEmpty {

@@ -26,11 +26,14 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var counters = Counters()
     /// Seconds spent in each stage, summed over every process that worked on the run.
     public var stageSeconds: [String: Double] = [:]
+    /// Passages generated together. Batching can move scores in their last bits, so a run
+    /// keeps the batch size it started with; nil in manifests written before it was recorded.
+    public var batchPassages: Int?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", status, recipe, recipeHash = "recipe_hash"
         case corpus, model, shards, next, sampleSize = "sample_size", counters
-        case stageSeconds = "stage_seconds"
+        case stageSeconds = "stage_seconds", batchPassages = "batch_passages"
     }
 
     /// A new run's manifest.

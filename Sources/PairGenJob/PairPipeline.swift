@@ -48,7 +48,11 @@ struct PairPipeline {
         return mineSeconds
     }
 
-    mutating func pairs(for batch: [SampledPassage]) throws -> [PassageResult] {
+    /// Generates queries for the whole batch and filters and mines those of its passages after
+    /// the first `skipping`, whose results are returned in order.
+    mutating func pairs(for batch: [SampledPassage], skipping: Int = 0) throws
+        -> [PassageResult]
+    {
         let start = Date()
         let seeds = batch.map {
             StableSeed.passage(jobSeed: recipe.seed, passageID: $0.passage.id)
@@ -61,7 +65,7 @@ struct PairPipeline {
         let generated = Date()
         generateSeconds += generated.timeIntervalSince(start)
         var results: [PassageResult] = []
-        for (sampled, passageQueries) in zip(batch, queries) {
+        for (sampled, passageQueries) in zip(batch, queries).dropFirst(skipping) {
             results.append(try process(sampled, passageQueries))
         }
         mineSeconds += Date().timeIntervalSince(generated)

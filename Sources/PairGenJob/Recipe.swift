@@ -215,7 +215,8 @@ public struct ShardSettings: Codable, Equatable, Sendable {
     }
 
     func validate(_ check: RecipeCheck) throws {
-        try check(pairsPerShard >= 1, "shards.pairs_per_shard", pairsPerShard, ">= 1")
+        try check((1...100_000_000).contains(pairsPerShard), "shards.pairs_per_shard",
+            pairsPerShard, "1...100000000")
         try check((1...19).contains(zstdLevel), "shards.zstd_level", zstdLevel, "1...19")
     }
 }

@@ -7,7 +7,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var decoding: GenerationOptions.Decoding = .sample
     /// Queries written for each passage (`num_return_sequences`).
     public var numQueries: Int = 5
-    /// Beams of beam search; raised to `num_queries` when smaller.
+    /// Beams of beam search; at least `num_queries`.
     public var numBeams: Int = 5
     /// Beam search: an n-gram may occur once in a query when > 0.
     public var noRepeatNgramSize: Int = 2
@@ -86,7 +86,24 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         if decoding == .greedy {
             try check(numQueries == 1, "generation.num_queries", numQueries, "1 for greedy")
         }
-        try check(maxLength >= 2, "generation.max_length", maxLength, ">= 2")
+        // Upper bounds keep a typo from asking for terabytes of cache, as `generate` does.
+        try check((1...1000).contains(numQueries), "generation.num_queries", numQueries,
+            "1...1000")
+        try check((1...1000).contains(numBeams), "generation.num_beams", numBeams, "1...1000")
+        if decoding == .beam {
+            try check(numBeams >= numQueries, "generation.num_beams", numBeams,
+                ">= num_queries (\(numQueries)) for beam search")
+        }
+        try check((2...4096).contains(maxLength), "generation.max_length", maxLength, "2...4096")
+        try check((2...65536).contains(maxInputTokens), "generation.max_input_tokens",
+            maxInputTokens, "2...65536")
+        try check((0...64).contains(noRepeatNgramSize), "generation.no_repeat_ngram_size",
+            noRepeatNgramSize, "0...64")
+        try check(topK >= 0, "generation.top_k", topK, ">= 0")
+        try check(topP > 0 && topP <= 1, "generation.top_p", topP, "(0, 1]")
+        try check(temperature > 0 && temperature.isFinite, "generation.temperature",
+            temperature, "> 0")
+        try check(lengthPenalty.isFinite, "generation.length_penalty", lengthPenalty, "finite")
     }
 }
 
@@ -195,8 +212,11 @@ public struct MiningSettings: Codable, Equatable, Sendable {
     }
 
     func validate(_ check: RecipeCheck) throws {
-        try check(numNegatives >= 1, "mining.num_negatives", numNegatives, ">= 1")
-        try check(rangeMin >= 1, "mining.range_min", rangeMin, ">= 1")
+        try check((1...1000).contains(numNegatives), "mining.num_negatives", numNegatives,
+            "1...1000")
+        try check((1...1_000_000).contains(rangeMin), "mining.range_min", rangeMin,
+            "1...1000000")
+        try check(rangeMax <= 1_000_000, "mining.range_max", rangeMax, "<= 1000000")
         try check(rangeMax >= rangeMin + numNegatives - 1, "mining.range_max", rangeMax,
             ">= range_min + num_negatives - 1")
         try check(k1.isFinite && k1 >= 0, "mining.k1", k1, "finite and >= 0")

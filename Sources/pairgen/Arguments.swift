@@ -4,6 +4,10 @@ import Foundation
 struct UsageError: Error {
     let message: String
     let usage: String
+
+    /// `--help` or `-h`: the usage goes to stdout and the command succeeds.
+    var isHelpRequest: Bool { message == UsageError.helpMessage }
+    static let helpMessage = "help requested"
 }
 
 /// A small parser for `--flag value`, `--flag=value`, `--switch` and positional arguments.
@@ -40,7 +44,7 @@ struct ParsedArguments {
                 inlineValue = String(argument[argument.index(after: equals)...])
             }
             if name == "-h" || name == "--help" {
-                throw UsageError(message: "help requested", usage: usage)
+                throw UsageError(message: UsageError.helpMessage, usage: usage)
             }
             if switchFlags.contains(name) {
                 guard inlineValue == nil else {

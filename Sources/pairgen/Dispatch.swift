@@ -11,6 +11,7 @@ let topLevelUsage = """
       generate                    write synthetic queries for passages with an mT5 checkpoint
       index build|search|eval     the built-in BM25 index
       bench bm25|generate         benchmarks side by side with peers
+      bench trimming              what the fast mode's vocabulary trimming changes
 
     Run `pairgen <command> --help` for a command's options.
     """
@@ -44,6 +45,9 @@ extension CommandLine {
                 printError("pairgen: unknown command '\(command)'\n\n" + topLevelUsage)
                 return ExitStatus.usage
             }
+        } catch let error as UsageError where error.isHelpRequest {
+            print(error.usage)
+            return ExitStatus.success
         } catch let error as UsageError {
             printError("pairgen \(command): \(error.message)\n\n\(error.usage)")
             return ExitStatus.usage
@@ -59,6 +63,22 @@ enum ExitStatus {
     static let success: Int32 = 0
     static let failure: Int32 = 1
     static let usage: Int32 = 2
+}
+
+/// Writes data to standard output; a failed write (a full disk, a closed pipe) is an error
+/// that names standard output instead of a crash.
+func writeToStandardOutput(_ data: Data) throws {
+    do {
+        try FileHandle.standardOutput.write(contentsOf: data)
+    } catch {
+        throw StandardOutputError(reason: "\(error.localizedDescription)")
+    }
+}
+
+/// Standard output could not be written.
+struct StandardOutputError: Error, CustomStringConvertible {
+    let reason: String
+    var description: String { "cannot write to standard output: \(reason)" }
 }
 
 /// Writes one line to standard error.

@@ -18,7 +18,7 @@ enum GenerateCommand {
           --num-beams B            beams for beam search (default: the number of queries)
           --no-repeat-ngram N      an n-gram occurs at most once per query (default 0: off)
           --max-length L           longest output, decoder start token included (default 64)
-          --max-new-tokens L       most generated tokens (overrides --max-length)
+          --max-new-tokens L       most generated tokens (instead of --max-length)
           --min-new-tokens L       fewest generated tokens before end of sequence (default 0)
           --max-input-tokens L     input word pieces kept, </s> included (default 320)
           --top-k K                sampling: keep the K most likely tokens (default 50; 0: all)
@@ -70,7 +70,6 @@ enum GenerateCommand {
             try generator.restrictOutputVocabulary(toTokensOf: try allTexts(input))
         }
         let reader = try CorpusReader(files: [URL(fileURLWithPath: input)])
-        let output = FileHandle.standardOutput
         var batch: [Passage] = []
         var skipped = 0
         var written = 0
@@ -84,7 +83,7 @@ enum GenerateCommand {
             for (passage, queries) in zip(batch, results) {
                 lines.append(try encodeLine(id: passage.id, queries: queries))
             }
-            output.write(lines)
+            try writeToStandardOutput(lines)
             written += batch.count
             batch.removeAll(keepingCapacity: true)
         }

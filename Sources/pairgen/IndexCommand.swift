@@ -110,7 +110,7 @@ enum IndexCommand {
             "terms": index.termCount, "postings": index.postingCount, "bytes": index.byteCount,
             "skipped": skipped, "seconds": Date().timeIntervalSince(started),
         ]
-        printJSONLine(summary)
+        try printJSONLine(summary)
         return ExitStatus.success
     }
 
@@ -139,11 +139,11 @@ enum IndexCommand {
             ]
             output += jsonLine(line)
             if output.utf8.count > 1 << 20 {
-                FileHandle.standardOutput.write(Data(output.utf8))
+                try writeToStandardOutput(Data(output.utf8))
                 output = ""
             }
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        try writeToStandardOutput(Data(output.utf8))
         return ExitStatus.success
     }
 
@@ -174,7 +174,7 @@ enum IndexCommand {
             recall += RetrievalMetrics.recall(ranked: ranked, relevance: relevance, cutoff: 100)
         }
         let count = Double(queries.count)
-        printJSONLine([
+        try printJSONLine([
             "queries": queries.count, "ndcg@10": ndcg / count, "recall@100": recall / count,
         ])
         return ExitStatus.success
@@ -199,7 +199,7 @@ enum IndexCommand {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    private static func printJSONLine(_ object: [String: Any]) {
-        FileHandle.standardOutput.write(Data(jsonLine(object).utf8))
+    private static func printJSONLine(_ object: [String: Any]) throws {
+        try writeToStandardOutput(Data(jsonLine(object).utf8))
     }
 }

@@ -163,6 +163,18 @@ final class JobEndToEndTests: XCTestCase {
         }
     }
 
+    func testResumeWithAnotherBatchSizeKeepsTheRunsOwn() throws {
+        let reference = try completeRun()
+        let name = "rebatched"
+        let first = try run(["run", recipeURL.path, "--out", runDirectory(name).path],
+            environment: ["PAIRGEN_TEST_KILL_AFTER": "manifest:1"])
+        XCTAssertEqual(first.status, 137, first.standardError)
+        let again = try run(["resume", runDirectory(name).path, "--batch-passages", "3"])
+        XCTAssertEqual(again.status, 0, again.standardError)
+        XCTAssertTrue(again.standardError.contains("--batch-passages 16"), again.standardError)
+        XCTAssertEqual(try shards(name), reference)
+    }
+
     func testSigkillAtAnyMomentThenResume() throws {
         let reference = try completeRun()
         let output = runDirectory("sigkill")

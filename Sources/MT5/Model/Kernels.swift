@@ -6,26 +6,35 @@ import Foundation
 
 /// y[rows, out] = x[rows, in] · W[out, in]ᵀ — a bias-free `nn.Linear`.
 ///
-/// OpenBLAS runs single-threaded (see useSingleThreadedBLAS); the output features are split into
-/// one block per thread instead, which avoids its spin-waiting between the many small
-/// products of a decoder step.
+/// OpenBLAS runs single-threaded (see useSingleThreadedBLAS); the output features are cut into
+/// fixed blocks of `linearBlock` columns shared out among the threads. Fixed blocks make every
+/// output element's arithmetic the same whatever the thread count, and callers that need the
+/// same for any batch size pass a row count that is a multiple of `rowTile`.
 func linear(
     _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
     weight: UnsafePointer<Float>, outFeatures: Int, into y: UnsafeMutablePointer<Float>,
     threads: Int
 ) {
-    let blocks = outFeatures * rows * inFeatures < 1 << 18 ? 1 : threads
-    parallelFor(blocks, threads: blocks) { block in
-        // Block edges on multiples of 16 keep the kernels' vector loads whole.
-        let start = (outFeatures * block / blocks) & ~15
-        let end = block == blocks - 1 ? outFeatures : (outFeatures * (block + 1) / blocks) & ~15
-        guard end > start else { return }
+    let blocks = (outFeatures + linearBlock - 1) / linearBlock
+    parallelFor(blocks, threads: threads) { block in
+        let start = block * linearBlock
+        let width = min(linearBlock, outFeatures - start)
         cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(end - start),
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width),
             Int32(inFeatures), 1, x, Int32(inFeatures), weight + start * inFeatures,
             Int32(inFeatures), 0, y + start, Int32(outFeatures))
     }
 }
+
+/// Output columns per block of `linear`.
+let linearBlock = 512
+
+/// Rows of a decoder step are padded to a multiple of this, so that OpenBLAS computes every
+/// row with the same full-tile kernel whether a passage is decoded alone or in a batch.
+let rowTile = 16
+
+/// `count` rounded up to a multiple of `rowTile`.
+func paddedRows(_ count: Int) -> Int { (count + rowTile - 1) / rowTile * rowTile }
 
 /// T5's layer norm: x / sqrt(mean(x²) + ε) · w, with no mean subtraction and no bias.
 /// x and y are [rows, dimension]; they may be the same buffer.
