@@ -4,9 +4,8 @@ import Foundation
 /// The decoder of HF transformers' T5Stack, one token per row per step, with a KV cache.
 ///
 /// Rows are the live sequences (beams or samples) of one or more passages, grouped by passage
-/// in ascending order; every row attends to its passage's cross-attention keys and values,
-/// which are shared, never copied. A row's arithmetic does not depend on the other rows, so a
-/// passage gets the same queries alone or in any batch.
+/// in ascending order, so that each passage's rows attend to its shared cross-attention keys
+/// and values (never copied) with one matrix product per head.
 final class DecoderState {
     let weights: MT5Weights
     let passages: [EncodedPassage]
@@ -32,7 +31,7 @@ final class DecoderState {
     private let scoresPerRow: Int
     /// The tokens scored by the final projection.
     let vocabulary: OutputVocabulary
-    private let crossScores: FloatBuffer  // [rows, longest passage, padded to 16]
+    private let crossScores: FloatBuffer  // [rows · heads, longest passage, padded to 16]
     private let crossScoresPerRow: Int
     let threads: Int
     private let logits: FloatBuffer  // [rows, vocab]
@@ -57,7 +56,7 @@ final class DecoderState {
         bias = weights.decoderRelativeBias.decoderBias(maxSteps: capacity)
         let config = weights.config
         maximumRows = rowPassage.count
-        let rows = paddedRows(maximumRows)
+        let rows = maximumRows
         hidden = FloatBuffer(count: rows * config.modelDimension)
         normed = FloatBuffer(count: rows * config.modelDimension)
         queries = FloatBuffer(count: rows * config.attentionInnerDimension)
@@ -68,7 +67,7 @@ final class DecoderState {
         crossScoresPerRow = alignedStride(passages.map(\.length).max() ?? 1)
         scoresPerRow = alignedStride(capacity)
         scores = FloatBuffer(count: rows * scoresPerRow)
-        crossScores = FloatBuffer(count: rows * crossScoresPerRow)
+        crossScores = FloatBuffer(count: rows * config.headCount * crossScoresPerRow)
         logits = FloatBuffer(count: rows * vocabulary.count)
         feedForward = FeedForwardScratch(capacity: rows, config: config)
     }
@@ -107,9 +106,6 @@ final class DecoderState {
         precondition(tokens.count == rowCount && rowCount <= maximumRows && step < capacity)
         let config = weights.config
         let rows = rowCount
-        // Linear layers run over the padded rows; the padding rows hold stale values whose
-        // results nobody reads.
-        let tiled = paddedRows(rows)
         let model = config.modelDimension
         let inner = config.attentionInnerDimension
         let headDimension = config.keyValueDimension
@@ -120,6 +116,7 @@ final class DecoderState {
                 from: weights.embedding.baseAddress! + Int(token) * model, count: model)
         }
 
+        let groups = passageGroups()
         for (index, layer) in weights.decoderLayers.enumerated() {
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
                 weight: layer.selfAttentionNorm.baseAddress!, epsilon: epsilon,
@@ -128,14 +125,14 @@ final class DecoderState {
             for (weight, output) in [
                 (attention.query, queries), (attention.key, keys), (attention.value, values),
             ] {
-                linear(normed.pointer, rows: tiled, inFeatures: model,
+                linear(normed.pointer, rows: rows, inFeatures: model,
                     weight: weight.baseAddress!, outFeatures: inner, into: output.pointer,
                     threads: threads)
             }
             parallelFor(rows, threads: threads) { row in
                 selfAttend(layer: index, row: row)
             }
-            linear(context.pointer, rows: tiled, inFeatures: inner,
+            linear(context.pointer, rows: rows, inFeatures: inner,
                 weight: attention.output.baseAddress!, outFeatures: model,
                 into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
@@ -143,13 +140,14 @@ final class DecoderState {
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
                 weight: layer.crossAttentionNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
-            linear(normed.pointer, rows: tiled, inFeatures: model,
+            linear(normed.pointer, rows: rows, inFeatures: model,
                 weight: layer.crossAttention.query.baseAddress!, outFeatures: inner,
                 into: queries.pointer, threads: threads)
-            parallelFor(rows, threads: threads) { row in
-                crossAttend(layer: index, row: row)
+            let heads = config.headCount
+            parallelFor(groups.count * heads, threads: threads) { task in
+                crossAttend(layer: index, group: groups[task / heads], head: task % heads)
             }
-            linear(context.pointer, rows: tiled, inFeatures: inner,
+            linear(context.pointer, rows: rows, inFeatures: inner,
                 weight: layer.crossAttention.output.baseAddress!, outFeatures: model,
                 into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
@@ -158,7 +156,7 @@ final class DecoderState {
                 weight: layer.feedForwardNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             feedForward.apply(
-                layer.feedForward, rows: tiled, input: normed.pointer, into: projected.pointer,
+                layer.feedForward, rows: rows, input: normed.pointer, into: projected.pointer,
                 threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
         }
@@ -169,7 +167,7 @@ final class DecoderState {
             let scale = 1 / Float(model).squareRoot()
             for i in 0..<(rows * model) { hidden.pointer[i] *= scale }
         }
-        linear(hidden.pointer, rows: tiled, inFeatures: model,
+        linear(hidden.pointer, rows: rows, inFeatures: model,
             weight: vocabulary.head, outFeatures: vocabulary.count,
             into: logits.pointer, threads: threads)
         step += 1
@@ -212,26 +210,44 @@ final class DecoderState {
         }
     }
 
-    /// Cross-attention of one row over its passage's shared keys and values, all heads:
-    ///   scores[k] = Q_h · K_h[k];  context_h = softmax(scores) · V_h.
-    /// Row by row, so that a row's arithmetic never depends on how many rows share the passage.
-    private func crossAttend(layer: Int, row: Int) {
+    /// One head of cross-attention for one passage's rows over its shared keys and values:
+    ///   scores[r, k] = Q_h[r] · K_h[k];  context_h[r] = softmax(scores[r]) · V_h.
+    private func crossAttend(layer: Int, group: (passage: Int, start: Int, count: Int), head: Int)
+    {
         let inner = weights.config.attentionInnerDimension
         let headDimension = weights.config.keyValueDimension
-        let passage = passages[rowPassage[row]]
+        let passage = passages[group.passage]
         let length = passage.length
-        let rowScores = crossScores.pointer + row * crossScoresPerRow
-        for head in 0..<weights.config.headCount {
-            let offset = head * headDimension
-            cblas_sgemv(
-                CblasRowMajor, CblasNoTrans, Int32(length), Int32(headDimension), 1,
-                passage.crossKeys[layer].pointer + offset, Int32(inner),
-                queries.pointer + row * inner + offset, 1, 0, rowScores, 1)
-            softmaxInPlace(rowScores, count: length)
-            cblas_sgemv(
-                CblasRowMajor, CblasTrans, Int32(length), Int32(headDimension), 1,
-                passage.crossValues[layer].pointer + offset, Int32(inner), rowScores, 1, 0,
-                context.pointer + row * inner + offset, 1)
+        let offset = head * headDimension
+        // Rows of different groups never overlap, and each (group, head) uses the score rows
+        // of its own rows shifted by head, so tasks write disjoint memory.
+        let taskScores = crossScores.pointer
+            + (group.start * weights.config.headCount + head * group.count) * crossScoresPerRow
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group.count), Int32(length),
+            Int32(headDimension), 1, queries.pointer + group.start * inner + offset,
+            Int32(inner), passage.crossKeys[layer].pointer + offset, Int32(inner), 0,
+            taskScores, Int32(length))
+        for row in 0..<group.count {
+            softmaxInPlace(taskScores + row * length, count: length)
         }
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group.count), Int32(headDimension),
+            Int32(length), 1, taskScores, Int32(length),
+            passage.crossValues[layer].pointer + offset, Int32(inner), 0,
+            context.pointer + group.start * inner + offset, Int32(inner))
+    }
+
+    /// Runs of consecutive rows that share a passage.
+    private func passageGroups() -> [(passage: Int, start: Int, count: Int)] {
+        var groups: [(passage: Int, start: Int, count: Int)] = []
+        for (row, passage) in rowPassage.enumerated() {
+            if let last = groups.last, last.passage == passage {
+                groups[groups.count - 1].count += 1
+            } else {
+                groups.append((passage, row, 1))
+            }
+        }
+        return groups
     }
 }

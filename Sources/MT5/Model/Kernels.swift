@@ -7,34 +7,30 @@ import Foundation
 /// y[rows, out] = x[rows, in] · W[out, in]ᵀ — a bias-free `nn.Linear`.
 ///
 /// OpenBLAS runs single-threaded (see useSingleThreadedBLAS); the output features are cut into
-/// fixed blocks of `linearBlock` columns shared out among the threads. Fixed blocks make every
-/// output element's arithmetic the same whatever the thread count, and callers that need the
-/// same for any batch size pass a row count that is a multiple of `rowTile`.
+/// blocks whose edges depend only on the layer's width, shared out among the threads, so that
+/// every output element's arithmetic is the same whatever the thread count.
 func linear(
     _ x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
     weight: UnsafePointer<Float>, outFeatures: Int, into y: UnsafeMutablePointer<Float>,
     threads: Int
 ) {
-    let blocks = (outFeatures + linearBlock - 1) / linearBlock
+    let width = linearBlockWidth(outFeatures)
+    let blocks = (outFeatures + width - 1) / width
     parallelFor(blocks, threads: threads) { block in
-        let start = block * linearBlock
-        let width = min(linearBlock, outFeatures - start)
+        let start = block * width
+        let count = min(width, outFeatures - start)
         cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(width),
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count),
             Int32(inFeatures), 1, x, Int32(inFeatures), weight + start * inFeatures,
             Int32(inFeatures), 0, y + start, Int32(outFeatures))
     }
 }
 
-/// Output columns per block of `linear`.
-let linearBlock = 512
-
-/// Rows of a decoder step are padded to a multiple of this, so that OpenBLAS computes every
-/// row with the same full-tile kernel whether a passage is decoded alone or in a batch.
-let rowTile = 16
-
-/// `count` rounded up to a multiple of `rowTile`.
-func paddedRows(_ count: Int) -> Int { (count + rowTile - 1) / rowTile * rowTile }
+/// Output columns per block of `linear`: 384 for the model's own layers, a 32nd of the
+/// vocabulary projection (every block packs the input again, so few large ones are cheaper).
+func linearBlockWidth(_ outFeatures: Int) -> Int {
+    outFeatures > 16_384 ? (outFeatures / 32 + 15) / 16 * 16 : 384
+}
 
 /// T5's layer norm: x / sqrt(mean(x²) + ε) · w, with no mean subtraction and no bias.
 /// x and y are [rows, dimension]; they may be the same buffer.
