@@ -12,7 +12,7 @@ final class IndexCLITests: XCTestCase {
         let corpus = [
             #"{"_id": "d1", "title": "Futebol", "text": "O clube venceu o campeonato."}"#,
             #"{"_id": "d2", "title": "Política", "text": "O governo anunciou novas eleições."}"#,
-            #"{"_id": "d3", "title": "Economia", "text": "A inflação subiu e os juros também."}"#,
+            #"{"_id": "d3", "title": "Economia", "text": "A inflação e os juros subiram."}"#,
             "{broken",
         ]
         try (corpus.joined(separator: "\n") + "\n").write(

@@ -165,15 +165,9 @@ struct BeamSearch {
     ) -> [(Float, Int)] {
         let scored = vocabulary.count
         let shift = logSoftmaxShift(logits, count: scored)
-        if options.noRepeatNgramSize > 0 {
-            banRepeatedNgrams(
-                sequence: sequence, size: options.noRepeatNgramSize, scores: logits,
-                vocabulary: vocabulary)
-        }
-        enforceMinimumNewTokens(
-            sequenceLength: sequence.count, minimum: options.minNewTokens,
-            endOfSequence: weights.config.endOfSequenceTokenID, scores: logits,
-            vocabulary: vocabulary)
+        applyProcessors(
+            logits, sequence: sequence, options: options,
+            endOfSequence: weights.config.endOfSequenceTokenID, vocabulary: vocabulary)
         return topEntries(logits, count: scored, k: count).map { logit, token in
             ((logit - shift) + runningScore, token)
         }

@@ -79,15 +79,9 @@ struct IndependentDecoding {
         scores: UnsafeMutablePointer<Float>, sequence: [Int32], random: inout SeededRandom
     ) -> (token: Int, logProbability: Double) {
         let scored = vocabulary.count
-        if options.noRepeatNgramSize > 0 {
-            banRepeatedNgrams(
-                sequence: sequence, size: options.noRepeatNgramSize, scores: scores,
-                vocabulary: vocabulary)
-        }
-        enforceMinimumNewTokens(
-            sequenceLength: sequence.count, minimum: options.minNewTokens,
-            endOfSequence: weights.config.endOfSequenceTokenID, scores: scores,
-            vocabulary: vocabulary)
+        applyProcessors(
+            scores, sequence: sequence, options: options,
+            endOfSequence: weights.config.endOfSequenceTokenID, vocabulary: vocabulary)
         if options.decoding == .greedy {
             let token = topEntries(scores, count: scored, k: 1)[0].1
             return (token, Double(scores[token]) - logSumExp(scores, count: scored))

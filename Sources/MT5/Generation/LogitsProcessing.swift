@@ -36,6 +36,22 @@ func enforceMinimumNewTokens(
     }
 }
 
+/// The processors every decoding mode applies, in HF's order: no_repeat_ngram_size, then
+/// min_new_tokens.
+func applyProcessors(
+    _ scores: UnsafeMutablePointer<Float>, sequence: [Int32], options: GenerationOptions,
+    endOfSequence: Int32, vocabulary: OutputVocabulary
+) {
+    if options.noRepeatNgramSize > 0 {
+        banRepeatedNgrams(
+            sequence: sequence, size: options.noRepeatNgramSize, scores: scores,
+            vocabulary: vocabulary)
+    }
+    enforceMinimumNewTokens(
+        sequenceLength: sequence.count, minimum: options.minNewTokens,
+        endOfSequence: endOfSequence, scores: scores, vocabulary: vocabulary)
+}
+
 /// Sampling warpers over one row of logits, in place: temperature, then top-k (ties with the
 /// k-th value are kept), then top-p (the smallest high-probability set reaching p, found on
 /// the ascending sort as HF does). Returns the surviving token ids in ascending order; the
