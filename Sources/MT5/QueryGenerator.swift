@@ -101,6 +101,17 @@ public final class QueryGenerator: @unchecked Sendable {
         outputVocabulary = OutputVocabulary(weights: weights)
     }
 
+    /// A warning when the vocabulary has far more rows than spiece.model has pieces (mT5 has
+    /// 12 more, T5 128): ids past the tokenizer decode to nothing, so queries may come out
+    /// empty. Nil when tokenizer and model fit.
+    public var tokenizerMismatchWarning: String? {
+        let missing = config.vocabularySize - tokenizer.pieceCount
+        guard missing > 1000 else { return nil }
+        return "\(tokenizer.path) has \(tokenizer.pieceCount) pieces but the model has "
+            + "\(config.vocabularySize) vocabulary rows: tokens past the tokenizer decode to "
+            + "nothing (is this the checkpoint's own spiece.model?)"
+    }
+
     /// Tokens scored at each decoder step.
     public var outputVocabularySize: Int { outputVocabulary.count }
 

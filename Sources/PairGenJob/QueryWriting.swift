@@ -14,7 +14,8 @@ public protocol QueryWriting: AnyObject {
 
 /// The mT5 core behind `QueryWriting`.
 public final class MT5QueryWriter: QueryWriting {
-    private let generator: QueryGenerator
+    /// The mT5 core itself.
+    public let generator: QueryGenerator
     private let options: GenerationOptions
 
     /// Loads the checkpoint in `modelDirectory`.

@@ -7,10 +7,11 @@ import PairGenJob
 /// stdout, in input order.
 enum GenerateCommand {
     static let usage = """
-        usage: pairgen generate --model DIR --input FILE [options]
+        usage: pairgen generate --model DIR|ORG/NAME --input FILE [options]
 
-          --model DIR              checkpoint directory: config.json, spiece.model and
-                                   model.safetensors (or its index, or pytorch_model.bin)
+          --model DIR|ORG/NAME     checkpoint directory (config.json, spiece.model and
+                                   model.safetensors, its index, or pytorch_model.bin), or a
+                                   Hugging Face id found in the local cache
           --input FILE             .txt (one passage per line) or .jsonl (text, optional
                                    title, optional _id or id); .gz and .zst too
           --decoding MODE          greedy | beam | sample (default greedy)
@@ -64,8 +65,15 @@ enum GenerateCommand {
             ?? ProcessInfo.processInfo.activeProcessorCount
         let batchSize = try parsed.int("--batch-passages", in: 1...4096) ?? 16
 
-        let generator = try QueryGenerator(
-            modelDirectory: URL(fileURLWithPath: model), threads: threads)
+        // A directory is used as it is (its errors name its files); anything else is looked up
+        // as a Hugging Face id, as `pairgen run` does.
+        var isDirectory: ObjCBool = false
+        let modelURL = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+            && isDirectory.boolValue ? URL(fileURLWithPath: model) : try ModelLocator.resolve(model)
+        let generator = try QueryGenerator(modelDirectory: modelURL, threads: threads)
+        if let warning = generator.tokenizerMismatchWarning {
+            printError("pairgen generate: warning: \(warning)")
+        }
         if parsed.has("--fast") {
             try generator.restrictOutputVocabulary(toTokensOf: try allTexts(input))
         }

@@ -104,6 +104,9 @@ enum RunCommand {
         progress.notice("loading \(modelDirectory.path)")
         let writer = try MT5QueryWriter(modelDirectory: modelDirectory,
             options: recipe.generation.options, threads: threads)
+        if let warning = writer.generator.tokenizerMismatchWarning {
+            progress.notice("warning: \(warning)")
+        }
         let mining = recipe.mining
         let job = Job(recipe: recipe, writer: writer, modelDirectory: modelDirectory.path,
             indexBuilder: { try BM25CandidatesBuilder(settings: mining) }, observer: progress)
