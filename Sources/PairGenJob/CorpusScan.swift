@@ -48,6 +48,7 @@ struct CorpusScan {
         var sampler = PassageSampler(capacity: recipe.sample.size, seed: recipe.seed)
         var counters = Counters()
         var seenTexts = Set<UInt64>()
+        var seenIDs = Set<UInt64>()
         let errors = try ErrorLog(directory: runDirectory)
 
         func skip(_ key: String) { counters.passagesSkipped[key, default: 0] += 1 }
@@ -77,6 +78,14 @@ struct CorpusScan {
                 // Exact duplicates by text: a 64-bit SipHash per distinct passage.
                 guard seenTexts.insert(StableSeed.derive([passage.text])).inserted else {
                     skip("duplicate")
+                    continue
+                }
+                // A second passage under an id already taken would make ids ambiguous in the
+                // shards (a positive could reappear among its own negatives): skip and list it.
+                guard seenIDs.insert(StableSeed.derive([passage.id])).inserted else {
+                    skip("duplicate_id")
+                    try errors.append(CorpusIssue(file: passage.file, line: passage.line,
+                        reason: "passage id '\(passage.id)' was already used; skipped"))
                     continue
                 }
                 let document = store.count

@@ -273,6 +273,32 @@ final class JobEndToEndTests: XCTestCase {
             "missing_text_field": 3, "empty_text": 3])
     }
 
+    func testDuplicatePassageIDsAreSkippedAndListed() throws {
+        let corpus = directory.appendingPathComponent("dups.jsonl")
+        let lines = try String(contentsOf: Self.shared.appendingPathComponent("bosque30.jsonl"),
+            encoding: .utf8).split(separator: "\n").prefix(10)
+        var data = Data()
+        for line in lines {
+            var object = try XCTUnwrap(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            object["_id"] = "same"
+            object["id"] = "same"
+            data.append(try JSONSerialization.data(withJSONObject: object))
+            data.append(0x0A)
+        }
+        try data.write(to: corpus)
+        let recipe = try Self.writeRecipe(corpus: [corpus.path],
+            to: directory.appendingPathComponent("dups.json"), output: runDirectory("dups").path)
+        let result = try run(["run", recipe.path, "--out", runDirectory("dups").path])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let counters = try XCTUnwrap(try manifest("dups")["counters"] as? [String: Any])
+        let skipped = try XCTUnwrap(counters["passages_skipped"] as? [String: Int])
+        XCTAssertEqual(skipped["duplicate_id"], 9)
+        let errors = try String(contentsOf: runDirectory("dups")
+            .appendingPathComponent("errors.jsonl"), encoding: .utf8)
+        XCTAssertTrue(errors.contains("already used"), errors)
+    }
+
     func testMissingModelSaysWhereItLookedAndHowToGetIt() throws {
         let result = try run(["run", recipeURL.path, "--model", "someorg/somemodel"],
             environment: ["HF_HOME": directory.appendingPathComponent("hf").path])
