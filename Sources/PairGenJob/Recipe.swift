@@ -91,7 +91,15 @@ public struct Recipe: Codable, Equatable, Sendable {
             throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
                 value: "invalid", allowed: context.debugDescription)
         } catch {
-            throw JobError.unreadableRecipe(path: source, reason: "not valid JSON")
+            // Foundation says "not valid JSON" also for valid JSON holding a number its Swift
+            // type cannot (a negative seed, a fractional count); tell the two apart.
+            do {
+                _ = try JSONSerialization.jsonObject(with: data)
+            } catch {
+                throw JobError.unreadableRecipe(path: source, reason: "not valid JSON")
+            }
+            throw JobError.unreadableRecipe(path: source, reason: "a number does not fit its "
+                + "key (a negative or fractional count or seed, or a value too large)")
         }
     }
 
