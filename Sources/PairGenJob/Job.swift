@@ -46,7 +46,19 @@ public final class Job {
     @discardableResult
     public func run(restart: Bool = false) throws -> Manifest {
         try recipe.validate()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true)
+        } catch {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(
+                atPath: directory.path, isDirectory: &isDirectory)
+            throw JobError.writeFailed(
+                path: directory.path,
+                reason: exists && !isDirectory.boolValue
+                    ? "a file is in the way of the run directory"
+                    : "cannot create the run directory (\(error.localizedDescription))")
+        }
         let lock = try RunLock(directory: directory)
         defer { withExtendedLifetime(lock) {} }
         AtomicFile.removeLeftovers(in: directory)

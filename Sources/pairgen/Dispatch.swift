@@ -75,6 +75,12 @@ func writeToStandardOutput(_ data: Data) throws {
     }
 }
 
+/// A runtime failure of a command, with its message as the user should read it.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Standard output could not be written.
 struct StandardOutputError: Error, CustomStringConvertible {
     let reason: String

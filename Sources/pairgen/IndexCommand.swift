@@ -102,8 +102,13 @@ enum IndexCommand {
         }
         if skipped > 10 { printError("warning: skipped \(skipped) lines in all") }
         let index = builder.finish()
-        try FileManager.default.createDirectory(
-            at: URL(fileURLWithPath: out), withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(
+                at: URL(fileURLWithPath: out), withIntermediateDirectories: true)
+        } catch {
+            throw CommandFailure(
+                "\(out): cannot create the index directory (is a file in the way?)")
+        }
         try index.save(to: indexFile(out))
         let summary: [String: Any] = [
             "index": indexFile(out).path, "documents": index.documentCount,
