@@ -108,7 +108,6 @@ final class DecoderState {
         let rows = rowCount
         let model = config.modelDimension
         let inner = config.attentionInnerDimension
-        let headDimension = config.keyValueDimension
         let epsilon = config.layerNormEpsilon
 
         for (row, token) in tokens.enumerated() {
@@ -122,13 +121,9 @@ final class DecoderState {
                 weight: layer.selfAttentionNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             let attention = layer.selfAttention
-            for (weight, output) in [
-                (attention.query, queries), (attention.key, keys), (attention.value, values),
-            ] {
-                linear(normed.pointer, rows: rows, inFeatures: model,
-                    weight: weight.baseAddress!, outFeatures: inner, into: output.pointer,
-                    threads: threads)
-            }
+            attention.projectQueriesKeysValues(
+                normed.pointer, rows: rows, config: config, queries: queries, keys: keys,
+                values: values, threads: threads)
             parallelFor(rows, threads: threads) { row in
                 selfAttend(layer: index, row: row)
             }

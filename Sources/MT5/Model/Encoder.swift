@@ -55,13 +55,9 @@ struct Encoder {
                 weight: layer.selfAttentionNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
             let attention = layer.selfAttention
-            for (weight, output) in [
-                (attention.query, queries), (attention.key, keys), (attention.value, values),
-            ] {
-                linear(normed.pointer, rows: length, inFeatures: model,
-                    weight: weight.baseAddress!, outFeatures: inner, into: output.pointer,
-                    threads: threads)
-            }
+            attention.projectQueriesKeysValues(
+                normed.pointer, rows: length, config: config, queries: queries, keys: keys,
+                values: values, threads: threads)
             bias.withUnsafeBufferPointer { bias in
                 parallelFor(heads, threads: threads) { head in
                     attend(head: head, length: length, queries: queries, keys: keys,

@@ -9,6 +9,20 @@ struct AttentionWeights {
     let output: UnsafeBufferPointer<Float>
 }
 
+extension AttentionWeights {
+    /// Self-attention's q, k and v of normed states x[rows, d_model], each [rows, heads·d_kv].
+    func projectQueriesKeysValues(
+        _ x: UnsafePointer<Float>, rows: Int, config: MT5Config,
+        queries: FloatBuffer, keys: FloatBuffer, values: FloatBuffer, threads: Int
+    ) {
+        for (weight, output) in [(query, queries), (key, keys), (value, values)] {
+            linear(x, rows: rows, inFeatures: config.modelDimension,
+                weight: weight.baseAddress!, outFeatures: config.attentionInnerDimension,
+                into: output.pointer, threads: threads)
+        }
+    }
+}
+
 /// A feed-forward block: gated (wi_0, wi_1, wo) or ReLU (wi, wo).
 struct FeedForwardWeights {
     /// wi_0 or wi: [d_ff, d_model].

@@ -99,7 +99,7 @@ private struct Run {
     }
 
     /// Decodes Python's raw-unicode-escape: each byte is a Latin-1 character, except that
-    /// `\uXXXX` and `\UXXXXXXXX` spell other code points.
+    /// `\u` with 4 hex digits and `\U` with 8 spell other code points.
     func rawUnicodeEscapeText(_ bytes: UnsafeRawBufferPointer) throws -> String {
         var scalars = String.UnicodeScalarView()
         var position = 0
