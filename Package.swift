@@ -25,7 +25,10 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-std=c++17"])],
             linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("stdc++")]
         ),
-        .target(name: "MT5", dependencies: ["CBLAS", "SentencePieceShim", "Corpus"]),
+        // The kernels are optimised in debug builds too: the tests run them on every model.
+        .target(name: "MT5Kernels", path: "Sources/MT5Kernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "MT5", dependencies: ["CBLAS", "MT5Kernels", "SentencePieceShim", "Corpus"]),
         .target(name: "BM25", dependencies: ["CStemmer"]),
         .target(name: "Corpus", dependencies: ["CZstd", "CZlib", "CCrypto"]),
         .target(name: "PairGenJob", dependencies: ["MT5", "BM25", "Corpus", "CZstd"]),

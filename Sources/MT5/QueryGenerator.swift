@@ -136,7 +136,7 @@ public final class QueryGenerator: @unchecked Sendable {
     /// The version of the engine's arithmetic and decoding: raised whenever the same
     /// checkpoint and seed could give different queries, so that a run is never resumed
     /// across such a change.
-    public static let engineVersion = "pairgen-mt5-1"
+    public static let engineVersion = "pairgen-mt5-2"
 
     /// Hash of the engine version, config.json and, per weight file, its name, size and first
     /// and last MiB: enough to tell checkpoints apart without reading gigabytes.

@@ -9,22 +9,20 @@ import Foundation
 /// top-k sampling stays exact whenever the true top k tokens are in the subset.
 final class OutputVocabulary: @unchecked Sendable {
     /// Rows of the projection: [count, d_model].
-    let head: UnsafePointer<Float>
+    let head: LinearWeight
     /// Number of scored tokens.
     let count: Int
     /// Subset index to token id, ascending; nil for the whole vocabulary.
     private let ids: [Int32]?
     /// Token id to subset index, -1 when absent; nil for the whole vocabulary.
     private let indices: [Int32]?
-    private let ownedHead: FloatBuffer?
 
     /// The whole vocabulary of a checkpoint.
     init(weights: MT5Weights) {
-        head = UnsafePointer(weights.languageModelHead.baseAddress!)
+        head = weights.languageModelHead
         count = weights.config.vocabularySize
         ids = nil
         indices = nil
-        ownedHead = nil
     }
 
     /// The listed tokens (plus the checkpoint's special tokens), with their projection rows
@@ -34,19 +32,12 @@ final class OutputVocabulary: @unchecked Sendable {
         var kept = tokens.filter { $0 >= 0 && Int($0) < config.vocabularySize }
         kept.formUnion([config.endOfSequenceTokenID, config.padTokenID])
         let sorted = kept.sorted()
-        let model = config.modelDimension
-        let rows = FloatBuffer(count: sorted.count * model)
         var indices = [Int32](repeating: -1, count: config.vocabularySize)
-        for (index, id) in sorted.enumerated() {
-            indices[Int(id)] = Int32(index)
-            (rows.pointer + index * model).update(
-                from: weights.languageModelHead.baseAddress! + Int(id) * model, count: model)
-        }
-        head = UnsafePointer(rows.pointer)
+        for (index, id) in sorted.enumerated() { indices[Int(id)] = Int32(index) }
+        head = LinearWeight(rows: sorted.map { Int($0) }, of: weights.languageModelHead)
         count = sorted.count
         ids = sorted
         self.indices = indices
-        ownedHead = rows
     }
 
     /// The token id of a scored position.

@@ -51,8 +51,9 @@ final class DecoderState {
         self.rowPassage = rowPassage
         self.capacity = capacity
         let size = rowPassage.count * weights.config.attentionInnerDimension * capacity
-        selfKeys = weights.decoderLayers.map { _ in FloatBuffer(count: size) }
-        selfValues = weights.decoderLayers.map { _ in FloatBuffer(count: size) }
+        // Written before read, like the scratch below: recycled memory needs no clearing.
+        selfKeys = weights.decoderLayers.map { _ in FloatBuffer(count: size, zeroed: false) }
+        selfValues = weights.decoderLayers.map { _ in FloatBuffer(count: size, zeroed: false) }
         bias = weights.decoderRelativeBias.decoderBias(maxSteps: capacity)
         let config = weights.config
         maximumRows = rowPassage.count
@@ -68,7 +69,7 @@ final class DecoderState {
         scoresPerRow = alignedStride(capacity)
         scores = FloatBuffer(count: rows * scoresPerRow)
         crossScores = FloatBuffer(count: rows * config.headCount * crossScoresPerRow)
-        logits = FloatBuffer(count: rows * vocabulary.count)
+        logits = FloatBuffer(count: rows * vocabulary.count, zeroed: false)
         feedForward = FeedForwardScratch(capacity: rows, config: config)
     }
 
@@ -83,7 +84,7 @@ final class DecoderState {
         let rowSize = weights.config.attentionInnerDimension * capacity
         let used = weights.config.headCount
         func gather(_ buffer: FloatBuffer) -> FloatBuffer {
-            let result = FloatBuffer(count: rows.count * rowSize)
+            let result = FloatBuffer(count: rows.count * rowSize, zeroed: false)
             for (target, source) in rows.enumerated() {
                 for head in 0..<used {
                     let headSize = capacity * weights.config.keyValueDimension
@@ -127,24 +128,21 @@ final class DecoderState {
             parallelFor(rows, threads: threads) { row in
                 selfAttend(layer: index, row: row)
             }
-            linear(context.pointer, rows: rows, inFeatures: inner,
-                weight: attention.output.baseAddress!, outFeatures: model,
-                into: projected.pointer, threads: threads)
+            attention.output.apply(
+                context.pointer, rows: rows, into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
 
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
                 weight: layer.crossAttentionNorm.baseAddress!, epsilon: epsilon,
                 into: normed.pointer)
-            linear(normed.pointer, rows: rows, inFeatures: model,
-                weight: layer.crossAttention.query.baseAddress!, outFeatures: inner,
-                into: queries.pointer, threads: threads)
+            layer.crossAttention.query.apply(
+                normed.pointer, rows: rows, into: queries.pointer, threads: threads)
             let heads = config.headCount
             parallelFor(groups.count * heads, threads: threads) { task in
                 crossAttend(layer: index, group: groups[task / heads], head: task % heads)
             }
-            linear(context.pointer, rows: rows, inFeatures: inner,
-                weight: layer.crossAttention.output.baseAddress!, outFeatures: model,
-                into: projected.pointer, threads: threads)
+            layer.crossAttention.output.apply(
+                context.pointer, rows: rows, into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: rows * model)
 
             rmsNorm(hidden.pointer, rows: rows, dimension: model,
@@ -162,9 +160,7 @@ final class DecoderState {
             let scale = 1 / Float(model).squareRoot()
             for i in 0..<(rows * model) { hidden.pointer[i] *= scale }
         }
-        linear(hidden.pointer, rows: rows, inFeatures: model,
-            weight: vocabulary.head, outFeatures: vocabulary.count,
-            into: logits.pointer, threads: threads)
+        vocabulary.head.apply(hidden.pointer, rows: rows, into: logits.pointer, threads: threads)
         step += 1
         return logits
     }

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import MT5Kernels
 
 /// A passage after the encoder: what every decoder step of its sequences attends to.
 ///
@@ -65,9 +66,8 @@ struct Encoder {
                         scores: scores.pointer + head * length * length, into: context)
                 }
             }
-            linear(context.pointer, rows: length, inFeatures: inner,
-                weight: attention.output.baseAddress!, outFeatures: model,
-                into: projected.pointer, threads: threads)
+            attention.output.apply(
+                context.pointer, rows: length, into: projected.pointer, threads: threads)
             addInPlace(hidden.pointer, projected.pointer, count: length * model)
 
             rmsNorm(hidden.pointer, rows: length, dimension: model,
@@ -87,12 +87,10 @@ struct Encoder {
         for layer in weights.decoderLayers {
             let layerKeys = FloatBuffer(count: length * inner)
             let layerValues = FloatBuffer(count: length * inner)
-            linear(hidden.pointer, rows: length, inFeatures: model,
-                weight: layer.crossAttention.key.baseAddress!, outFeatures: inner,
-                into: layerKeys.pointer, threads: threads)
-            linear(hidden.pointer, rows: length, inFeatures: model,
-                weight: layer.crossAttention.value.baseAddress!, outFeatures: inner,
-                into: layerValues.pointer, threads: threads)
+            layer.crossAttention.key.apply(
+                hidden.pointer, rows: length, into: layerKeys.pointer, threads: threads)
+            layer.crossAttention.value.apply(
+                hidden.pointer, rows: length, into: layerValues.pointer, threads: threads)
             crossKeys.append(layerKeys)
             crossValues.append(layerValues)
         }
@@ -127,7 +125,7 @@ struct Encoder {
 /// x += y over `count` floats.
 @inline(__always)
 func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { x[i] += y[i] }
+    pg_add(x, y, count)
 }
 
 /// Scratch memory for a feed-forward block over at most `capacity` rows.
@@ -153,23 +151,19 @@ struct FeedForwardScratch {
         let model = config.modelDimension
         let hidden = config.feedForwardDimension
         let count = rows * hidden
-        linear(input, rows: rows, inFeatures: model, weight: weights.input.baseAddress!,
-            outFeatures: hidden, into: activations.pointer, threads: threads)
+        weights.input.apply(input, rows: rows, into: activations.pointer, threads: threads)
         if let gate = weights.gate {
-            linear(input, rows: rows, inFeatures: model, weight: gate.baseAddress!,
-                outFeatures: hidden, into: gates.pointer, threads: threads)
+            gate.apply(input, rows: rows, into: gates.pointer, threads: threads)
             let activations = activations.pointer
             let gates = gates.pointer
             parallelFor(threads, threads: threads) { block in
-                for i in (count * block / threads)..<(count * (block + 1) / threads) {
-                    activations[i] = geluTanh(activations[i]) * gates[i]
-                }
+                let start = count * block / threads
+                let end = count * (block + 1) / threads
+                geluGate(activations + start, gates + start, count: end - start)
             }
         } else {
             for i in 0..<count { activations.pointer[i] = max(activations.pointer[i], 0) }
         }
-        linear(activations.pointer, rows: rows, inFeatures: hidden,
-            weight: weights.output.baseAddress!, outFeatures: model, into: output,
-            threads: threads)
+        weights.output.apply(activations.pointer, rows: rows, into: output, threads: threads)
     }
 }

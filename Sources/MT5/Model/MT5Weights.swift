@@ -3,10 +3,10 @@ import Foundation
 /// The four projections of one attention block: q, k, v are [heads·d_kv, d_model], o is
 /// [d_model, heads·d_kv].
 struct AttentionWeights {
-    let query: UnsafeBufferPointer<Float>
-    let key: UnsafeBufferPointer<Float>
-    let value: UnsafeBufferPointer<Float>
-    let output: UnsafeBufferPointer<Float>
+    let query: LinearWeight
+    let key: LinearWeight
+    let value: LinearWeight
+    let output: LinearWeight
 }
 
 extension AttentionWeights {
@@ -16,9 +16,7 @@ extension AttentionWeights {
         queries: FloatBuffer, keys: FloatBuffer, values: FloatBuffer, threads: Int
     ) {
         for (weight, output) in [(query, queries), (key, keys), (value, values)] {
-            linear(x, rows: rows, inFeatures: config.modelDimension,
-                weight: weight.baseAddress!, outFeatures: config.attentionInnerDimension,
-                into: output.pointer, threads: threads)
+            weight.apply(x, rows: rows, into: output.pointer, threads: threads)
         }
     }
 }
@@ -26,11 +24,11 @@ extension AttentionWeights {
 /// A feed-forward block: gated (wi_0, wi_1, wo) or ReLU (wi, wo).
 struct FeedForwardWeights {
     /// wi_0 or wi: [d_ff, d_model].
-    let input: UnsafeBufferPointer<Float>
+    let input: LinearWeight
     /// wi_1 (gated only): [d_ff, d_model].
-    let gate: UnsafeBufferPointer<Float>?
+    let gate: LinearWeight?
     /// wo: [d_model, d_ff].
-    let output: UnsafeBufferPointer<Float>
+    let output: LinearWeight
 }
 
 /// One encoder block: self-attention then feed-forward, each after its own layer norm.
@@ -59,7 +57,7 @@ final class MT5Weights: @unchecked Sendable {
     /// shared.weight (or encoder./decoder.embed_tokens.weight): [vocab, d_model].
     let embedding: UnsafeBufferPointer<Float>
     /// lm_head.weight, or the embedding when the checkpoint is tied: [vocab, d_model].
-    let languageModelHead: UnsafeBufferPointer<Float>
+    let languageModelHead: LinearWeight
     let encoderLayers: [EncoderLayerWeights]
     let encoderFinalNorm: UnsafeBufferPointer<Float>
     let encoderRelativeBias: RelativeAttentionBias
@@ -77,34 +75,45 @@ final class MT5Weights: @unchecked Sendable {
         func tensor(_ name: String, _ shape: [Int]) throws -> UnsafeBufferPointer<Float> {
             try store.floats(name, shape: shape)
         }
+        // A packed weight no longer needs the checkpoint's copy: its memory goes back, which
+        // keeps the peak near one copy of the model.
+        func linear(_ name: String, _ shape: [Int]) throws -> LinearWeight {
+            let weight = LinearWeight(
+                try tensor(name, shape), outFeatures: shape[0], inFeatures: shape[1])
+            if weight.isPacked { store.releaseMemory(of: name) }
+            return weight
+        }
         func attention(_ prefix: String) throws -> AttentionWeights {
             AttentionWeights(
-                query: try tensor("\(prefix).q.weight", [inner, model]),
-                key: try tensor("\(prefix).k.weight", [inner, model]),
-                value: try tensor("\(prefix).v.weight", [inner, model]),
-                output: try tensor("\(prefix).o.weight", [model, inner]))
+                query: try linear("\(prefix).q.weight", [inner, model]),
+                key: try linear("\(prefix).k.weight", [inner, model]),
+                value: try linear("\(prefix).v.weight", [inner, model]),
+                output: try linear("\(prefix).o.weight", [model, inner]))
         }
         func feedForward(_ prefix: String) throws -> FeedForwardWeights {
             let hidden = config.feedForwardDimension
             switch config.feedForward {
             case .gatedGelu:
                 return FeedForwardWeights(
-                    input: try tensor("\(prefix).DenseReluDense.wi_0.weight", [hidden, model]),
-                    gate: try tensor("\(prefix).DenseReluDense.wi_1.weight", [hidden, model]),
-                    output: try tensor("\(prefix).DenseReluDense.wo.weight", [model, hidden]))
+                    input: try linear("\(prefix).DenseReluDense.wi_0.weight", [hidden, model]),
+                    gate: try linear("\(prefix).DenseReluDense.wi_1.weight", [hidden, model]),
+                    output: try linear("\(prefix).DenseReluDense.wo.weight", [model, hidden]))
             case .relu:
                 return FeedForwardWeights(
-                    input: try tensor("\(prefix).DenseReluDense.wi.weight", [hidden, model]),
+                    input: try linear("\(prefix).DenseReluDense.wi.weight", [hidden, model]),
                     gate: nil,
-                    output: try tensor("\(prefix).DenseReluDense.wo.weight", [model, hidden]))
+                    output: try linear("\(prefix).DenseReluDense.wo.weight", [model, hidden]))
             }
         }
 
         let embeddingName = ["shared.weight", "encoder.embed_tokens.weight",
             "decoder.embed_tokens.weight"].first { store.info($0) != nil } ?? "shared.weight"
         embedding = try tensor(embeddingName, [vocabulary, model])
+        // A tied head is the embedding, which token lookups still read: only its packed copy
+        // is made, nothing is given back.
         languageModelHead = store.info("lm_head.weight") != nil
-            ? try tensor("lm_head.weight", [vocabulary, model]) : embedding
+            ? try linear("lm_head.weight", [vocabulary, model])
+            : LinearWeight(embedding, outFeatures: vocabulary, inFeatures: model)
 
         encoderLayers = try (0..<config.encoderLayerCount).map { index in
             let block = "encoder.block.\(index).layer"

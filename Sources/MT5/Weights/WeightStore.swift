@@ -42,6 +42,8 @@ public final class WeightStore: @unchecked Sendable {
 
     /// Converted copies, by stored bytes, so tied names share one; guarded by `lock`.
     private var converted: [TensorLocation.StorageKey: ConvertedBuffer] = [:]
+    /// How many `floats` answers each converted copy has that are not released yet.
+    private var convertedUsers: [TensorLocation.StorageKey: Int] = [:]
     private let lock = NSLock()
 
     /// Finds model.safetensors, else model.safetensors.index.json (sharded), else
@@ -136,6 +138,7 @@ public final class WeightStore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let key = location.storageKey
+        convertedUsers[key, default: 0] += 1
         if let buffer = converted[key] {
             return UnsafeBufferPointer(buffer.floats)
         }
@@ -143,5 +146,34 @@ public final class WeightStore: @unchecked Sendable {
         location.convert(fileBase: fileBase, into: buffer.floats)
         converted[key] = buffer
         return UnsafeBufferPointer(buffer.floats)
+    }
+
+    /// Gives back the memory behind one `floats(name)` answer, which its caller must not read
+    /// again: a converted copy is freed once no other answer uses it; pages mapped from the
+    /// file leave this process's resident memory (touching them again would read the file).
+    func releaseMemory(of name: String) {
+        guard let location = locations[name], location.dtype != nil else { return }
+        let fileBase = mappedFiles[location.fileIndex].bytes.baseAddress!
+        let start = fileBase + location.byteOffset
+        lock.lock()
+        defer { lock.unlock() }
+        let key = location.storageKey
+        if let buffer = converted[key] {
+            convertedUsers[key, default: 1] -= 1
+            if convertedUsers[key, default: 0] <= 0 {
+                buffer.release()
+                converted[key] = nil
+                convertedUsers[key] = nil
+            }
+            return
+        }
+        // Only whole pages inside the tensor: its neighbours may still be in use.
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let bytes = location.elementCount * MemoryLayout<Float>.stride
+        let first = (Int(bitPattern: start) + page - 1) / page * page
+        let end = (Int(bitPattern: start) + bytes) / page * page
+        if end > first {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: first), end - first, MADV_DONTNEED)
+        }
     }
 }
