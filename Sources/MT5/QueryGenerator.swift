@@ -59,9 +59,9 @@ public final class QueryGenerator: @unchecked Sendable {
                 name: "seeds", value: "\(seeds.count) seeds",
                 allowed: "one per passage (\(passages.count))")
         }
-        let encoded = try passages.map { passage in
-            encoder.encode(try tokenizer.encode(passage, maxTokens: options.maxInputTokens))
-        }
+        let encoded = encoder.encode(batch: try passages.map { passage in
+            try tokenizer.encode(passage, maxTokens: options.maxInputTokens)
+        })
         let raw: [[(tokens: [Int32], score: Double)]]
         switch options.decoding {
         case .beam:

@@ -217,7 +217,7 @@ final class DecoderState {
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasTrans, Int32(group.count), Int32(length),
             Int32(headDimension), 1, queries.pointer + group.start * inner + offset,
-            Int32(inner), passage.crossKeys[layer].pointer + offset, Int32(inner), 0,
+            Int32(inner), passage.crossKeys(layer) + offset, Int32(inner), 0,
             taskScores, Int32(length))
         for row in 0..<group.count {
             softmaxInPlace(taskScores + row * length, count: length)
@@ -225,7 +225,7 @@ final class DecoderState {
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(group.count), Int32(headDimension),
             Int32(length), 1, taskScores, Int32(length),
-            passage.crossValues[layer].pointer + offset, Int32(inner), 0,
+            passage.crossValues(layer) + offset, Int32(inner), 0,
             context.pointer + group.start * inner + offset, Int32(inner))
     }
 

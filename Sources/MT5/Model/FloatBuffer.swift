@@ -47,13 +47,13 @@ final class FloatBuffer: @unchecked Sendable {
     }
 }
 
-/// Anonymous page mappings released by FloatBuffers, kept (up to 1 GiB) for the next buffers
+/// Anonymous page mappings released by FloatBuffers, kept (up to 512 MiB) for the next buffers
 /// of about the same size: one batch's decoder state is much like the next one's.
 final class MappingRecycler: @unchecked Sendable {
     private var idle: [(address: UnsafeMutableRawPointer, length: Int)] = []
     private var idleBytes = 0
     private let lock = NSLock()
-    private static let idleLimit = 1 << 30
+    private static let idleLimit = 512 << 20
 
     static let shared = MappingRecycler()
 
