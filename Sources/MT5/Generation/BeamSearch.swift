@@ -43,31 +43,40 @@ struct BeamSearch {
                 isFinished: Array(repeating: false, count: beams))
         }
         var active = Array(passages.indices)
+        // At the first step all beams of a passage are the same sequence, and beams 1... start
+        // 1e9 behind: none of their continuations can rank among the best 2·beams while beam 0
+        // has that many, so only beam 0 is computed (HF computes all of them).
+        let firstStepAlone = scored >= 2 * candidates
+        var rowsPerPassage = firstStepAlone ? 1 : beams
         let state = DecoderState(
             weights: weights, passages: passages,
-            rowPassage: active.flatMap { Array(repeating: $0, count: beams) }, capacity: limit,
-            threads: threads, vocabulary: vocabulary)
+            rowPassage: active.flatMap { Array(repeating: $0, count: rowsPerPassage) },
+            capacity: limit, threads: threads, vocabulary: vocabulary,
+            maximumRows: passages.count * beams)
         while !active.isEmpty {
-            let tokens = active.flatMap { states[$0].running.map { $0.last! } }
+            let tokens = active.flatMap {
+                states[$0].running.prefix(rowsPerPassage).map { $0.last! }
+            }
             let logits = state.advance(tokens: tokens)
             // Per row: log-softmax, processors, the running score, and the row's best
             // 2·beams continuations, computed for all rows in parallel.
             var rowBest = [[(Float, Int)]](repeating: [], count: tokens.count)
             rowBest.withUnsafeMutableBufferPointer { rowBest in
                 parallelFor(tokens.count, threads: threads) { row in
-                    let beamState = states[active[row / beams]]
+                    let beamState = states[active[row / rowsPerPassage]]
+                    let beam = row % rowsPerPassage
                     rowBest[row] = bestContinuations(
                         logits: logits.pointer + row * scored,
-                        sequence: beamState.running[row % beams],
-                        runningScore: beamState.runningScores[row % beams], count: candidates)
+                        sequence: beamState.running[beam],
+                        runningScore: beamState.runningScores[beam], count: candidates)
                 }
             }
             var keptRows: [Int] = []
             for (slot, passage) in active.enumerated() {
                 // Best 2·beams continuations over all beams; ties keep the lower flat index.
                 var pool: [Continuation] = []
-                for beam in 0..<beams {
-                    for (score, token) in rowBest[slot * beams + beam] {
+                for beam in 0..<rowsPerPassage {
+                    for (score, token) in rowBest[slot * rowsPerPassage + beam] {
                         pool.append(Continuation(score: score, beam: beam, token: token))
                     }
                 }
@@ -77,9 +86,10 @@ struct BeamSearch {
                         : ($0.beam * scored + $0.token) < ($1.beam * scored + $1.token)
                 }
                 let sources = advance(&states[passage], top: Array(pool.prefix(candidates)))
-                keptRows.append(contentsOf: sources.map { slot * beams + $0 })
+                keptRows.append(contentsOf: sources.map { slot * rowsPerPassage + $0 })
             }
             state.reorder(keptRows)
+            rowsPerPassage = beams
             active = active.filter { !states[$0].done }
         }
 

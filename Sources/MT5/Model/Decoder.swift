@@ -19,7 +19,7 @@ final class DecoderState {
     private var selfValues: [FloatBuffer]
     /// Causal bias by distance: [heads, capacity].
     private let bias: [Float]
-    /// Scratch for one step, sized for the most rows this state ever holds (its first count).
+    /// Scratch for one step, sized for the most rows this state ever holds.
     private let hidden: FloatBuffer  // [rows, d_model]
     private let normed: FloatBuffer  // [rows, d_model]
     private let queries: FloatBuffer  // [rows, heads·d_kv]
@@ -38,10 +38,11 @@ final class DecoderState {
     private let maximumRows: Int
     private let feedForward: FeedForwardScratch
 
-    /// Starts empty rows: `rowPassage[i]` is row i's passage index; at most `capacity` steps.
+    /// Starts empty rows: `rowPassage[i]` is row i's passage index; at most `capacity` steps
+    /// and `maximumRows` rows (by default the rows it starts with).
     init(
         weights: MT5Weights, passages: [EncodedPassage], rowPassage: [Int], capacity: Int,
-        threads: Int, vocabulary: OutputVocabulary
+        threads: Int, vocabulary: OutputVocabulary, maximumRows: Int? = nil
     ) {
         self.threads = threads
         self.vocabulary = vocabulary
@@ -50,14 +51,14 @@ final class DecoderState {
         self.passages = passages
         self.rowPassage = rowPassage
         self.capacity = capacity
+        self.maximumRows = max(maximumRows ?? rowPassage.count, rowPassage.count)
         let size = rowPassage.count * weights.config.attentionInnerDimension * capacity
         // Written before read, like the scratch below: recycled memory needs no clearing.
         selfKeys = weights.decoderLayers.map { _ in FloatBuffer(count: size, zeroed: false) }
         selfValues = weights.decoderLayers.map { _ in FloatBuffer(count: size, zeroed: false) }
         bias = weights.decoderRelativeBias.decoderBias(maxSteps: capacity)
         let config = weights.config
-        maximumRows = rowPassage.count
-        let rows = maximumRows
+        let rows = self.maximumRows
         hidden = FloatBuffer(count: rows * config.modelDimension)
         normed = FloatBuffer(count: rows * config.modelDimension)
         queries = FloatBuffer(count: rows * config.attentionInnerDimension)
