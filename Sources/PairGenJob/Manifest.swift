@@ -56,7 +56,9 @@ public struct Manifest: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(Manifest.self, from: data)
         } catch {
-            throw JobError.badManifest(path: url.path, reason: "not a PairGen manifest (\(error))")
+            // The shards beside it are still whole; only the user can say whether to drop them.
+            throw JobError.badManifest(path: url.path, reason: "not a readable PairGen manifest "
+                + "(damaged?); move it away or run with --restart to start this run over")
         }
     }
 
@@ -135,6 +137,10 @@ public struct CorpusFingerprint: Codable, Equatable, Sendable {
             let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             guard let size = (attributes?[.size] as? NSNumber)?.int64Value else {
                 throw CorpusError.cannotOpen(path: url.path, reason: "no such file")
+            }
+            if attributes?[.type] as? FileAttributeType == .typeDirectory {
+                throw CorpusError.cannotOpen(
+                    path: url.path, reason: "is a directory (list the corpus files in it)")
             }
             let digest: String
             do {

@@ -75,18 +75,21 @@ public struct Recipe: Codable, Equatable, Sendable {
             return try JSONDecoder().decode(Recipe.self, from: data)
         } catch JobError.unknownRecipeKey(let key, _) {
             throw JobError.unknownRecipeKey(key: key, path: source)
+        } catch JobError.invalidRecipeValue(let key, let value, let allowed) {
+            throw JobError.unreadableRecipe(
+                path: source, reason: "key '\(key)' is \(value); allowed: \(allowed)")
         } catch let error as JobError {
             throw error
         } catch let DecodingError.typeMismatch(type, context) {
-            throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
-                value: "of the wrong type", allowed: "\(type)")
+            throw JobError.unreadableRecipe(path: source,
+                reason: "key '\(context.codingPath.dottedPath)' must be \(jsonKind(type))")
         } catch let DecodingError.keyNotFound(key, context) {
-            throw JobError.invalidRecipeValue(
-                key: (context.codingPath + [key]).dottedPath, value: "missing",
-                allowed: "a value")
+            throw JobError.unreadableRecipe(path: source,
+                reason: "key '\((context.codingPath + [key]).dottedPath)' is missing")
         } catch let DecodingError.valueNotFound(type, context) {
-            throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
-                value: "null", allowed: "\(type)")
+            throw JobError.unreadableRecipe(path: source,
+                reason: "key '\(context.codingPath.dottedPath)' is null; it must be "
+                    + jsonKind(type))
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
             throw JobError.invalidRecipeValue(key: context.codingPath.dottedPath,
                 value: "invalid", allowed: context.debugDescription)
@@ -100,6 +103,19 @@ public struct Recipe: Codable, Equatable, Sendable {
             }
             throw JobError.unreadableRecipe(path: source, reason: "a number does not fit its "
                 + "key (a negative or fractional count or seed, or a value too large)")
+        }
+    }
+
+    /// What a Swift type is called in JSON, for errors about a value of the wrong type.
+    private static func jsonKind(_ type: Any.Type) -> String {
+        switch type {
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        case is Double.Type, is Float.Type: return "a number"
+        case is any FixedWidthInteger.Type: return "a whole number"
+        default:
+            let name = String(describing: type)
+            return name.hasPrefix("Array") ? "a list" : "an object"
         }
     }
 

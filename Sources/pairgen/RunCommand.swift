@@ -126,6 +126,11 @@ enum RunCommand {
             progress.notice("\(skipped) input lines or passages skipped (\(reasons)); bad "
                 + "input is listed in errors.jsonl")
         }
+        if counters.pairsWritten == 0 {
+            // Not a failure (the run is complete and resumable), but never what was wanted.
+            progress.notice("warning: no pairs were written: every query was filtered or no "
+                + "passage was sampled; see the counters in manifest.json")
+        }
         return ExitStatus.success
     }
 

@@ -309,6 +309,37 @@ final class JobEndToEndTests: XCTestCase {
             result.standardError)
     }
 
+    func testCorpusDirectoryAndDamagedManifestAreExplained() throws {
+        let recipe = try Self.writeRecipe(corpus: [directory.path],
+            to: directory.appendingPathComponent("dir.json"),
+            output: runDirectory("dir").path)
+        var result = try run(["run", recipe.path, "--model", Self.tinyModel.path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(
+            result.standardError.contains("\(directory.path): cannot open: is a directory"),
+            result.standardError)
+
+        let run = runDirectory("damaged")
+        try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+        try Data("{not json".utf8).write(to: run.appendingPathComponent("manifest.json"))
+        let damaged = try Self.writeRecipe(
+            corpus: [Self.shared.appendingPathComponent("bosque30.jsonl").path],
+            to: directory.appendingPathComponent("damaged.json"), output: run.path)
+        result = try self.run(["run", damaged.path, "--model", Self.tinyModel.path])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.standardError.contains("--restart"), result.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(
+            atPath: run.appendingPathComponent("manifest.json").path))
+    }
+
+    func testRunWithoutPairsWarns() throws {
+        let result = try run(["run", recipeURL.path, "--set", "filters.min_query_chars=500",
+            "--set", "output=\(runDirectory("empty").path)", "--set", "sample.size=3"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardError.contains("warning: no pairs were written"),
+            result.standardError)
+    }
+
     func testUnknownRecipeKeyIsNamed() throws {
         let bad = directory.appendingPathComponent("bad.json")
         try Data(#"{"corpus": ["x"], "minning": {}}"#.utf8).write(to: bad)

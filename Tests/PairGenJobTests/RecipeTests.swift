@@ -29,13 +29,25 @@ final class RecipeTests: XCTestCase {
     }
 
     func testWrongTypesAndRangesNameTheKey() throws {
-        XCTAssertThrowsError(try Recipe.decode(
-            Data(#"{"corpus": ["a"], "seed": "x"}"#.utf8), source: "r")) { error in
-            XCTAssertTrue("\(error)".contains("'seed'"), "\(error)")
-        }
-        XCTAssertThrowsError(try Recipe.decode(
-            Data(#"{"corpus": ["a"], "sample": {"size": "most"}}"#.utf8), source: "r")) { error in
-            XCTAssertTrue("\(error)".contains("sample.size"), "\(error)")
+        // The message names the file and the key, and says in JSON's words what fits.
+        let cases = [
+            (#"{"corpus": ["a"], "seed": "x"}"#, "key 'seed' must be a whole number"),
+            (#"{"corpus": ["a"], "sample": {"size": "most"}}"#,
+                #"key 'sample.size' is "most"; allowed: a positive integer or "all""#),
+            (#"{"corpus": ["a"], "generation": {"top_p": "high"}}"#,
+                "key 'generation.top_p' must be a number"),
+            (#"{"corpus": ["a"], "filters": {"dedup_across_job": 1}}"#,
+                "key 'filters.dedup_across_job' must be true or false"),
+            (#"{"corpus": "a.jsonl"}"#, "key 'corpus' must be a list"),
+            (#"{"corpus": ["a"], "mining": 3}"#, "key 'mining' must be an object"),
+            (#"{"seed": 1}"#, "key 'corpus' is missing"),
+        ]
+        for (json, message) in cases {
+            XCTAssertThrowsError(try Recipe.decode(Data(json.utf8), source: "r.json"), json) {
+                error in
+                XCTAssertTrue("\(error)".hasPrefix("r.json: "), "\(error)")
+                XCTAssertTrue("\(error)".contains(message), "\(error)")
+            }
         }
         var recipe = Recipe(corpus: ["a"], model: "m")
         recipe.mining.rangeMax = 2
