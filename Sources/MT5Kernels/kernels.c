@@ -327,9 +327,9 @@ AVX2_INLINE __m256 gelu8(__m256 v) {
         _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), cube, v));
     u = _mm256_max_ps(_mm256_min_ps(u, _mm256_set1_ps(10)), _mm256_set1_ps(-10));
     __m256 e = exp8(_mm256_add_ps(u, u));
-    __m256 t = _mm256_sub_ps(
-        _mm256_set1_ps(1), _mm256_div_ps(_mm256_set1_ps(2), _mm256_add_ps(e, _mm256_set1_ps(1))));
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(t, _mm256_set1_ps(1)));
+    __m256 one = _mm256_set1_ps(1);
+    __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2), _mm256_add_ps(e, one)));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(t, one));
 }
 
 AVX2 static void gelu_gate_avx2(float *values, const float *gates, size_t count) {

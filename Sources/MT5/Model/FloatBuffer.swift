@@ -66,7 +66,9 @@ final class MappingRecycler: @unchecked Sendable {
         if let recycled { idleBytes -= recycled.length }
         lock.unlock()
         if let recycled {
-            if zeroed { recycled.address.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+            if zeroed {
+                recycled.address.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+            }
             return (recycled.address, recycled.length)
         }
         #if os(Linux)
