@@ -92,6 +92,13 @@ public final class QueryGenerator: @unchecked Sendable {
     public func restrictOutputVocabulary(toTokensOf texts: [String]) throws -> Int {
         var tokens = Set<Int32>()
         for text in texts { tokens.formUnion(try tokenizer.encodePieces(text)) }
+        return restrictOutputVocabulary(toTokens: tokens)
+    }
+
+    /// Vocabulary trimming to the given token ids (plus the special tokens); returns how many
+    /// tokens remain. Not thread-safe: call it before generating.
+    @discardableResult
+    public func restrictOutputVocabulary(toTokens tokens: Set<Int32>) -> Int {
         outputVocabulary = OutputVocabulary(weights: weights, tokens: tokens)
         return outputVocabulary.count
     }

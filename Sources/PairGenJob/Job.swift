@@ -126,11 +126,30 @@ public final class Job {
         manifest.status = "running"
         try manifest.save(to: directory)
 
+        if recipe.generation.fast { try trimVocabulary(store: scan.store) }
         var pipeline = try PairPipeline(recipe: recipe, writer: writer, scan: scan,
             written: try writtenQueries(manifest))
         try generate(&manifest, pipeline: &pipeline, sample: scan.sample)
         try? FileManager.default.removeItem(at: scan.store.url)
         return manifest
+    }
+
+    /// Fast mode: queries may use only the word pieces of the corpus's passages (all of them,
+    /// not just the sample, so that a resumed run trims to the same tokens).
+    private func trimVocabulary(store: PassageStore) throws {
+        let start = Date()
+        observer?.stageBegan("vocabulary", total: store.count)
+        let kept = try writer.restrictVocabulary { visit in
+            for document in 0..<store.count {
+                let passage = try store.passage(document)
+                try visit(passage.title.isEmpty
+                    ? passage.text : passage.title + " " + passage.text)
+            }
+        }
+        observer?.stageEnded("vocabulary", seconds: Date().timeIntervalSince(start))
+        if let kept {
+            observer?.notice("fast mode: queries use only the \(kept) word pieces of the corpus")
+        }
     }
 
     /// Deletes what this job writes in the run directory, and nothing else.

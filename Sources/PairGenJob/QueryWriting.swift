@@ -10,6 +10,16 @@ public protocol QueryWriting: AnyObject {
     var tokenizerFingerprint: String { get }
     /// Queries for each passage text; `seeds[i]` alone decides passage i's random choices.
     func queries(for texts: [String], seeds: [UInt64]) throws -> [[GeneratedQuery]]
+    /// Fast mode: from now on queries use only the tokens of the texts that `eachText` hands
+    /// to its argument. Returns how many tokens remain, or nil when the writer cannot trim.
+    func restrictVocabulary(toTokensOf eachText: ((String) throws -> Void) throws -> Void)
+        throws -> Int?
+}
+
+extension QueryWriting {
+    public func restrictVocabulary(
+        toTokensOf eachText: ((String) throws -> Void) throws -> Void
+    ) throws -> Int? { nil }
 }
 
 /// The mT5 core behind `QueryWriting`.
@@ -29,5 +39,13 @@ public final class MT5QueryWriter: QueryWriting {
 
     public func queries(for texts: [String], seeds: [UInt64]) throws -> [[GeneratedQuery]] {
         try generator.generate(passages: texts, options: options, seeds: seeds)
+    }
+
+    public func restrictVocabulary(
+        toTokensOf eachText: ((String) throws -> Void) throws -> Void
+    ) throws -> Int? {
+        var tokens = Set<Int32>()
+        try eachText { tokens.formUnion(try generator.tokenizer.encodePieces($0)) }
+        return generator.restrictOutputVocabulary(toTokens: tokens)
     }
 }

@@ -25,12 +25,15 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var lengthPenalty: Double = 1.0
     /// Beam search stops once enough hypotheses are finished.
     public var earlyStopping: Bool = true
+    /// The mT5 core's fast mode: queries may use only the word pieces that occur in the corpus,
+    /// and only those are scored (vocabulary trimming). Not exact; see the README.
+    public var fast: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case decoding, numQueries = "num_queries", numBeams = "num_beams"
         case noRepeatNgramSize = "no_repeat_ngram_size", maxLength = "max_length"
         case maxInputTokens = "max_input_tokens", topK = "top_k", topP = "top_p", temperature
-        case lengthPenalty = "length_penalty", earlyStopping = "early_stopping"
+        case lengthPenalty = "length_penalty", earlyStopping = "early_stopping", fast
     }
 
     /// The model card's sampling recipe: top_p 0.95, top_k 10, 5 queries, max_length 64.
@@ -56,6 +59,7 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
         temperature = try container.value(.temperature, temperature)
         lengthPenalty = try container.value(.lengthPenalty, lengthPenalty)
         earlyStopping = try container.value(.earlyStopping, earlyStopping)
+        fast = try container.value(.fast, fast)
     }
 
     /// The mT5 core's options for these settings.

@@ -332,6 +332,25 @@ final class JobEndToEndTests: XCTestCase {
             atPath: run.appendingPathComponent("manifest.json").path))
     }
 
+    func testFastModeTrimsToTheCorpusAndResumesIdentically() throws {
+        let exact = try completeRun()
+        let fast = ["--set", "generation.fast=true"]
+        let whole = try run(["run", recipeURL.path, "--out", runDirectory("fast").path] + fast)
+        XCTAssertEqual(whole.status, 0, whole.standardError)
+        XCTAssertTrue(whole.standardError.contains("fast mode: queries use only the"),
+            whole.standardError)
+        let reference = try shards("fast")
+        XCTAssertFalse(reference.isEmpty)
+        XCTAssertNotEqual(reference, exact, "trimming changes the tiny model's queries")
+
+        let first = try run(["run", recipeURL.path, "--out", runDirectory("fast-killed").path]
+            + fast, environment: ["PAIRGEN_TEST_KILL_AFTER": "manifest:1"])
+        XCTAssertEqual(first.status, 137, first.standardError)
+        let again = try run(["resume", runDirectory("fast-killed").path])
+        XCTAssertEqual(again.status, 0, again.standardError)
+        XCTAssertEqual(try shards("fast-killed"), reference)
+    }
+
     func testRunWithoutPairsWarns() throws {
         let result = try run(["run", recipeURL.path, "--set", "filters.min_query_chars=500",
             "--set", "output=\(runDirectory("empty").path)", "--set", "sample.size=3"])

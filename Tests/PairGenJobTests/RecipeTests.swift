@@ -83,6 +83,13 @@ final class RecipeTests: XCTestCase {
         XCTAssertEqual(recipe.identityHash, moved.identityHash)
         moved.seed += 1
         XCTAssertNotEqual(recipe.identityHash, moved.identityHash)
+        // Fast mode changes the queries, so a run cannot be resumed across it.
+        var fast = recipe
+        fast.generation.fast = true
+        XCTAssertNotEqual(recipe.identityHash, fast.identityHash)
+        let decoded = try Recipe.decode(
+            Data(#"{"corpus": ["a"], "generation": {"fast": true}}"#.utf8), source: "r")
+        XCTAssertTrue(decoded.generation.fast)
     }
 
     func testRecipeRoundTripsThroughJSON() throws {
