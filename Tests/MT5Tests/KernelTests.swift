@@ -146,10 +146,10 @@ final class KernelTests: XCTestCase {
         let totals = UnsafeMutableBufferPointer<Int>.allocate(capacity: 4 * 100)
         totals.initialize(repeating: 0)
         defer { totals.deallocate() }
-        let shared = UncheckedSendable(totals)
+        let shared = SharedCounts(totals)
         DispatchQueue.concurrentPerform(iterations: 4) { caller in
             for _ in 0..<50 {
-                parallelTasks(100, threads: 2) { shared.value[caller * 100 + $0] += 1 }
+                parallelTasks(100, threads: 2) { shared.counts[caller * 100 + $0] += 1 }
             }
         }
         XCTAssertEqual(Array(totals), Array(repeating: 50, count: 400))
@@ -187,4 +187,10 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+}
+
+/// Counters that the callers of the pool test write, each its own slots.
+private final class SharedCounts: @unchecked Sendable {
+    let counts: UnsafeMutableBufferPointer<Int>
+    init(_ counts: UnsafeMutableBufferPointer<Int>) { self.counts = counts }
 }

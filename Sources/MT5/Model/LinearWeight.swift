@@ -14,12 +14,14 @@ import MT5Kernels
 final class LinearWeight: @unchecked Sendable {
     let outFeatures: Int
     let inFeatures: Int
-    /// Panels of 16 output features, [panels, in, 16]; nil when OpenBLAS does the product.
-    private let packed: FloatBuffer?
-    /// The row-major weight, read only when `packed` is nil (and, for packing, in init).
-    private let raw: UnsafePointer<Float>
-    /// Keeps `raw` alive when this weight made it (a subset of rows).
-    private let ownedRaw: FloatBuffer?
+    private let storage: Storage
+
+    private enum Storage {
+        /// Panels of 16 output features, [panels, in, 16], for the vectorized kernel.
+        case packed(FloatBuffer)
+        /// The row-major weight for OpenBLAS; `owner` keeps it alive when this weight made it.
+        case rowMajor(UnsafePointer<Float>, owner: FloatBuffer?)
+    }
 
     /// Whether weights are packed for the vectorized kernel (decided once, from the CPU).
     static var packs: Bool { pg_kernels_vectorized() != 0 }
@@ -30,9 +32,9 @@ final class LinearWeight: @unchecked Sendable {
         precondition(weight.count == outFeatures * inFeatures)
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
-        raw = weight.baseAddress!
-        ownedRaw = nil
-        packed = Self.packs ? Self.pack(weight.baseAddress!, outFeatures, inFeatures) : nil
+        storage = Self.packs
+            ? .packed(Self.pack(weight.baseAddress!, outFeatures, inFeatures))
+            : .rowMajor(weight.baseAddress!, owner: nil)
     }
 
     /// The listed rows of another weight, in the order given.
@@ -43,18 +45,16 @@ final class LinearWeight: @unchecked Sendable {
         for (index, row) in rows.enumerated() {
             source.copyRow(row, into: copy.pointer + index * inFeatures)
         }
-        raw = UnsafePointer(copy.pointer)
-        if Self.packs {
-            packed = Self.pack(copy.pointer, outFeatures, inFeatures)
-            ownedRaw = nil
-        } else {
-            packed = nil
-            ownedRaw = copy
-        }
+        storage = Self.packs
+            ? .packed(Self.pack(copy.pointer, outFeatures, inFeatures))
+            : .rowMajor(UnsafePointer(copy.pointer), owner: copy)
     }
 
     /// Whether the checkpoint buffer may be given back (it has been packed).
-    var isPacked: Bool { packed != nil }
+    var isPacked: Bool {
+        if case .packed = storage { return true }
+        return false
+    }
 
     private static func pack(_ weight: UnsafePointer<Float>, _ out: Int, _ inputs: Int)
         -> FloatBuffer
@@ -66,10 +66,11 @@ final class LinearWeight: @unchecked Sendable {
 
     /// Row `row` of the weight (the inputs of one output feature) into `target[inFeatures]`.
     func copyRow(_ row: Int, into target: UnsafeMutablePointer<Float>) {
-        if let packed {
+        switch storage {
+        case .packed(let packed):
             pg_unpack_row(packed.pointer, Int32(inFeatures), Int32(row), target)
-        } else {
-            target.update(from: raw + row * inFeatures, count: inFeatures)
+        case .rowMajor(let weight, _):
+            target.update(from: weight + row * inFeatures, count: inFeatures)
         }
     }
 
@@ -78,8 +79,11 @@ final class LinearWeight: @unchecked Sendable {
         _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int
     ) {
         guard rows > 0 else { return }
-        guard let packed else {
-            applyWithBLAS(x, rows: rows, into: y, threads: threads)
+        let packed: FloatBuffer
+        switch storage {
+        case .packed(let buffer): packed = buffer
+        case .rowMajor(let weight, _):
+            applyWithBLAS(x, rows: rows, weight: weight, into: y, threads: threads)
             return
         }
         let count = pg_packed_rows_count(Int32(rows), Int32(inFeatures))
@@ -103,7 +107,8 @@ final class LinearWeight: @unchecked Sendable {
     /// of output features whose edges depend only on the layer's width, so that the thread
     /// count never changes a value.
     private func applyWithBLAS(
-        _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int
+        _ x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<Float>,
+        into y: UnsafeMutablePointer<Float>, threads: Int
     ) {
         // 384 columns for the model's own layers; a 32nd of a vocabulary projection (every
         // block packs the input again, so few large ones are cheaper).
@@ -114,7 +119,7 @@ final class LinearWeight: @unchecked Sendable {
             let count = min(width, outFeatures - start)
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count),
-                Int32(inFeatures), 1, x, Int32(inFeatures), raw + start * inFeatures,
+                Int32(inFeatures), 1, x, Int32(inFeatures), weight + start * inFeatures,
                 Int32(inFeatures), 0, y + start, Int32(outFeatures))
         }
     }

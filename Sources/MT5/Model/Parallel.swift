@@ -29,9 +29,3 @@ func parallelTasks(_ count: Int, threads: Int, _ body: (Int) -> Void) {
         }
     }
 }
-
-/// A value handed to other threads under a promise the compiler cannot check.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
