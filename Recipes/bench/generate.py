@@ -9,7 +9,9 @@ Every engine runs the same workloads on the same real passages (Data/pt-bosque),
 input tokens, generating exactly 16 new tokens per query: sampling (10 queries, top_k 10) and
 beam search (5 beams, 5 returned). Each engine runs in its own process (for its peak memory),
 with the same thread count, at batch sizes 1, 8, 16 and 32, and its fastest setting is
-reported. The table's last columns are PairGen's exact (fp32) and fast (--fast, vocabulary
+reported. Every engine first decodes its first batch once, untimed (--warmup), so that the
+figures are those of a long job rather than of a cold start.
+The table's last columns are PairGen's exact (fp32) and fast (--fast, vocabulary
 trimmed to the corpus's tokens) speeds divided by each engine's.
 Needs the dev venv (torch, transformers, ctranslate2) and a release build of pairgen.
 """
@@ -48,6 +50,13 @@ def peer_main(args):
         settings = (dict(do_sample=True, top_k=10, num_return_sequences=10)
                     if args.workload == "sample" else
                     dict(num_beams=5, num_return_sequences=5))
+        def run_hf(batch_ids):
+            batch = tokenizer.pad({"input_ids": batch_ids}, return_tensors="pt")
+            with torch.no_grad():
+                return model.generate(**batch, max_new_tokens=new, min_new_tokens=new,
+                                      **settings)
+        for _ in range(args.warmup):
+            run_hf(encoded[:args.batch])
         start = time.time()
         for i in range(0, len(encoded), args.batch):
             batch = tokenizer.pad({"input_ids": encoded[i:i + args.batch]}, return_tensors="pt")
@@ -65,6 +74,9 @@ def peer_main(args):
         pieces = [tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
         settings = (dict(beam_size=1, sampling_topk=10, num_hypotheses=10)
                     if args.workload == "sample" else dict(beam_size=5, num_hypotheses=5))
+        for _ in range(args.warmup):
+            translator.translate_batch(pieces[:args.batch], max_decoding_length=new,
+                                       min_decoding_length=new, **settings)
         start = time.time()
         for i in range(0, len(pieces), args.batch):
             results = translator.translate_batch(
@@ -101,6 +113,8 @@ def main():
     parser.add_argument("--new-tokens", type=int, default=16)
     parser.add_argument("--engines", default="pairgen,pairgen-fast,hf,ct2-fp32,ct2-int8")
     parser.add_argument("--batches", default="1,8,16,32")
+    parser.add_argument("--warmup", type=int, default=1,
+                        help="untimed batches each engine decodes first")
     parser.add_argument("--pairgen", default=str(ROOT / ".build/release/pairgen"))
     parser.add_argument("--peer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--engine", help=argparse.SUPPRESS)
@@ -123,7 +137,8 @@ def main():
                                "--input", str(corpus), "--workload", workload,
                                "--passages", str(args.passages),
                                "--new-tokens", str(args.new_tokens),
-                               "--batch-passages", str(batch), "--threads", str(args.threads)]
+                               "--batch-passages", str(batch), "--threads", str(args.threads),
+                               "--warmup", str(args.warmup)]
                     if engine == "pairgen-fast":
                         command.append("--fast")
                 else:
@@ -131,7 +146,8 @@ def main():
                                "--engine", engine, "--workload", workload,
                                "--batch", str(batch), "--passages", str(args.passages),
                                "--threads", str(args.threads),
-                               "--new-tokens", str(args.new_tokens)]
+                               "--new-tokens", str(args.new_tokens),
+                               "--warmup", str(args.warmup)]
                 figures = run_child(command)
                 print(json.dumps(figures), file=sys.stderr)
                 key = (workload, engine)

@@ -7,6 +7,7 @@
 #include "MT5Kernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +66,9 @@ static void *worker_main(void *argument) {
         while (atomic_load_explicit(&calls[id], memory_order_acquire) == seen) {
             PAUSE();
             if (++spins % 1024 != 0) continue;
+            // On a busy machine a spinning worker must not keep the thread it waits for (or
+            // anyone else) off the processor.
+            sched_yield();
             if (monotonic_nanoseconds() - spin_start < SPIN_NANOSECONDS) continue;
             pthread_mutex_lock(&sleep_lock);
             atomic_fetch_add(&sleepers, 1);
@@ -125,6 +129,10 @@ void pg_run_tasks(int threads, int count, pg_task_function function, void *conte
         pthread_mutex_unlock(&sleep_lock);
     }
     run_tasks();
-    while (atomic_load_explicit(&finished, memory_order_acquire) < helpers) PAUSE();
+    // A helper that was descheduled holds the job up; yielding lets it run on this processor.
+    for (int spins = 1; atomic_load_explicit(&finished, memory_order_acquire) < helpers; spins++) {
+        PAUSE();
+        if (spins % 256 == 0) sched_yield();
+    }
     pthread_mutex_unlock(&job_lock);
 }
