@@ -16,6 +16,8 @@ public final class Job {
     public var afterShardFile: ((Int) throws -> Void)?
     /// Called after the manifest is saved with a new shard; the argument is the shard index.
     public var afterManifest: ((Int) throws -> Void)?
+    /// Test hook: called once the first manifest is saved, before the scan.
+    public var afterStart: (() throws -> Void)?
     /// Passages handed to the generator at once.
     public var batchPassages = 16
 
@@ -108,6 +110,12 @@ public final class Job {
                 }
             }
         }
+
+        // Saved before the scan, so that a run killed at any moment leaves a manifest (recipe,
+        // fingerprints, batch size) that `resume` can start from.
+        manifest.batchPassages = batchPassages
+        try manifest.save(to: directory)
+        try afterStart?()
 
         let scanStart = Date()
         observer?.stageBegan("scan", total: nil)

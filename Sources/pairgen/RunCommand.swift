@@ -137,8 +137,11 @@ enum RunCommand {
     /// PAIRGEN_TEST_KILL_AFTER=shard-file:N or manifest:N ends the process abruptly (as kill -9
     /// would) right after shard N's file or the manifest naming it is written. Tests only.
     private static func installTestKillPoint(_ job: Job) {
-        guard let point = ProcessInfo.processInfo.environment["PAIRGEN_TEST_KILL_AFTER"],
-            let colon = point.firstIndex(of: ":"),
+        guard let point = ProcessInfo.processInfo.environment["PAIRGEN_TEST_KILL_AFTER"] else {
+            return
+        }
+        if point == "start" { job.afterStart = { _exit(137) } }
+        guard let colon = point.firstIndex(of: ":"),
             let shard = Int(point[point.index(after: colon)...])
         else { return }
         switch point[..<colon] {

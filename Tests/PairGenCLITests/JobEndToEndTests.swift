@@ -148,7 +148,7 @@ final class JobEndToEndTests: XCTestCase {
 
     func testKilledRunsResumeToIdenticalShards() throws {
         let reference = try completeRun()
-        let points = ["shard-file:0", "manifest:1", "shard-file:2"]
+        let points = ["start", "shard-file:0", "manifest:1", "shard-file:2"]
         for (number, point) in points.enumerated() {
             let name = "killed-\(number)"
             let first = try run(["run", recipeURL.path, "--out", runDirectory(name).path],
