@@ -19,11 +19,16 @@ public enum ShardFile {
 
     /// The records of a shard file.
     public static func read(_ url: URL) throws -> [PairRecord] {
+        guard let compressed = try? Data(contentsOf: url) else {
+            throw JobError.badManifest(path: url.path, reason: "shard is missing or unreadable "
+                + "(`pairgen resume` writes it again)")
+        }
         let data: Data
         do {
-            data = try Compressor.unzstd(Data(contentsOf: url))
+            data = try Compressor.unzstd(compressed)
         } catch {
-            throw JobError.badManifest(path: url.path, reason: "unreadable shard: \(error)")
+            throw JobError.badManifest(path: url.path, reason: "shard is damaged: \(error) "
+                + "(`pairgen resume` writes it again)")
         }
         let text = String(decoding: data, as: UTF8.self)
         return try text.split(separator: "\n").enumerated().map { number, line in

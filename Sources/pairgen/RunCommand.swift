@@ -69,8 +69,15 @@ enum RunCommand {
             overrides.append((String(setting[..<equals]),
                 String(setting[setting.index(after: equals)...])))
         }
-        var recipe = try Recipe.load(from: URL(fileURLWithPath: parsed.positionals[0]))
-            .applying(overrides)
+        let path = parsed.positionals[0]
+        var recipe = try Recipe.load(from: URL(fileURLWithPath: path)).applying(overrides)
+        do {
+            try recipe.validate()
+        } catch JobError.invalidRecipeValue(let key, let value, let allowed) {
+            // Out of range in the file or in a flag: say both.
+            throw JobError.unreadableRecipe(path: path + (overrides.isEmpty ? "" : " (with flags)"),
+                reason: "key '\(key)' is \(value); allowed: \(allowed)")
+        }
         // Relative corpus paths are relative to the current directory; the manifest keeps them
         // absolute so that `pairgen resume` works from anywhere.
         recipe.corpus = recipe.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -123,8 +130,12 @@ enum RunCommand {
         if skipped > 0 {
             let reasons = counters.passagesSkipped.sorted { $0.key < $1.key }
                 .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            progress.notice("\(skipped) input lines or passages skipped (\(reasons)); bad "
-                + "input is listed in errors.jsonl")
+            // Passages outside the sample's length bounds are not errors and are not listed.
+            let listed = counters.passagesSkipped.keys.contains {
+                $0 != "too_short" && $0 != "too_long"
+            }
+            progress.notice("\(skipped) input lines or passages skipped (\(reasons))"
+                + (listed ? "; bad input is listed in errors.jsonl" : ""))
         }
         if counters.pairsWritten == 0 {
             // Not a failure (the run is complete and resumable), but never what was wanted.

@@ -366,5 +366,12 @@ final class JobEndToEndTests: XCTestCase {
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.standardError.contains("unknown recipe key 'minning'"),
             result.standardError)
+        // Out-of-range values name the file too.
+        try Data(#"{"corpus": ["x"], "model": "m", "generation": {"top_p": 1.5}}"#.utf8)
+            .write(to: bad)
+        let range = try run(["run", bad.path])
+        XCTAssertEqual(range.status, 1)
+        XCTAssertTrue(range.standardError.contains("\(bad.path): cannot read recipe: key "
+            + "'generation.top_p' is 1.5"), range.standardError)
     }
 }

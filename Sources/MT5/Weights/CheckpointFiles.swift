@@ -78,7 +78,7 @@ struct CheckpointFiles {
         do {
             json = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw MT5Error.malformedFile(path: path, reason: "not valid JSON: \(error)")
+            throw MT5Error.malformedFile(path: path, reason: "not valid JSON (a damaged file?)")
         }
         guard let object = json as? [String: Any], let map = object["weight_map"] else {
             throw MT5Error.malformedFile(path: path, reason: "no 'weight_map' object")

@@ -45,7 +45,7 @@ enum SafetensorsFile {
             throw error
         } catch {
             throw MT5Error.malformedFile(
-                path: path, reason: "safetensors header is not valid JSON: \(error)")
+                path: path, reason: "safetensors header is not valid JSON (a damaged file?)")
         }
 
         var tensors: [TensorLocation] = []
