@@ -115,7 +115,7 @@ final class ScratchPool: @unchecked Sendable {
         let index = free.firstIndex { $0.count >= count }
         let buffer = index.map { free.remove(at: $0) } ?? nil
         lock.unlock()
-        let scratch = buffer ?? FloatBuffer(count: count)
+        let scratch = buffer ?? FloatBuffer(count: count, zeroed: false)
         defer {
             lock.lock()
             // A few buffers are enough: one per caller running at the same time.
