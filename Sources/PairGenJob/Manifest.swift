@@ -58,7 +58,8 @@ public struct Manifest: Codable, Equatable, Sendable {
         } catch {
             // The shards beside it are still whole; only the user can say whether to drop them.
             throw JobError.badManifest(path: url.path, reason: "not a readable PairGen manifest "
-                + "(damaged?); move it away or run with --restart to start this run over")
+                + "(damaged?); move it away, or start the run over with `pairgen run RECIPE "
+                + "--restart`")
         }
     }
 
