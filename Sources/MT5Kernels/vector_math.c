@@ -197,11 +197,3 @@ double pg_exp_in_place(float *values, size_t count, float shift) {
     }
     return sum;
 }
-
-void pg_scale(float *values, size_t count, float factor) {
-    for (size_t i = 0; i < count; i++) values[i] *= factor;
-}
-
-void pg_add(float *x, const float *y, size_t count) {
-    for (size_t i = 0; i < count; i++) x[i] += y[i];
-}

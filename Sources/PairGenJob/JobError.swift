@@ -25,6 +25,16 @@ public enum JobError: Error, CustomStringConvertible, Equatable {
     /// A regenerated shard differs from the checksum the manifest recorded for it.
     case nondeterministicShard(name: String, expected: String, found: String)
 
+    /// The error as one about the recipe read from `source`: a bad value then names the file
+    /// as well as the key; other errors are returned as they are.
+    public func located(in source: String) -> JobError {
+        guard case .invalidRecipeValue(let key, let value, let allowed) = self else {
+            return self
+        }
+        return .unreadableRecipe(
+            path: source, reason: "key '\(key)' is \(value); allowed: \(allowed)")
+    }
+
     public var description: String {
         switch self {
         case .unreadableRecipe(let path, let reason):

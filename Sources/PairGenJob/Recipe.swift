@@ -75,11 +75,8 @@ public struct Recipe: Codable, Equatable, Sendable {
             return try JSONDecoder().decode(Recipe.self, from: data)
         } catch JobError.unknownRecipeKey(let key, _) {
             throw JobError.unknownRecipeKey(key: key, path: source)
-        } catch JobError.invalidRecipeValue(let key, let value, let allowed) {
-            throw JobError.unreadableRecipe(
-                path: source, reason: "key '\(key)' is \(value); allowed: \(allowed)")
         } catch let error as JobError {
-            throw error
+            throw error.located(in: source)
         } catch let DecodingError.typeMismatch(type, context) {
             throw JobError.unreadableRecipe(path: source,
                 reason: "key '\(context.codingPath.dottedPath)' must be \(jsonKind(type))")

@@ -71,17 +71,13 @@ enum RunCommand {
         }
         let path = parsed.positionals[0]
         var recipe = try Recipe.load(from: URL(fileURLWithPath: path)).applying(overrides)
-        do {
-            try recipe.validate()
-        } catch JobError.invalidRecipeValue(let key, let value, let allowed) {
-            // Out of range in the file or in a flag: say both.
-            throw JobError.unreadableRecipe(path: path + (overrides.isEmpty ? "" : " (with flags)"),
-                reason: "key '\(key)' is \(value); allowed: \(allowed)")
-        }
         // Relative corpus paths are relative to the current directory; the manifest keeps them
         // absolute so that `pairgen resume` works from anywhere.
         recipe.corpus = recipe.corpus.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        return try execute(recipe, parsed: parsed, restart: parsed.has("--restart"))
+        // A value out of range may come from the file or from a flag: say both.
+        let source = path + (overrides.isEmpty ? "" : " (with flags)")
+        return try execute(
+            recipe, source: source, parsed: parsed, restart: parsed.has("--restart"))
     }
 
     static func resume(_ arguments: [String]) throws -> Int32 {
@@ -96,13 +92,20 @@ enum RunCommand {
         var recipe = manifest.recipe
         recipe.output = directory.path
         recipe.model = parsed.string("--model") ?? manifest.model.directory
-        return try execute(recipe, parsed: parsed, restart: false)
+        return try execute(
+            recipe, source: directory.appendingPathComponent(Manifest.fileName).path,
+            parsed: parsed, restart: false)
     }
 
-    private static func execute(_ recipe: Recipe, parsed: ParsedArguments, restart: Bool) throws
-        -> Int32
-    {
-        try recipe.validate()
+    /// Runs `recipe`, read from `source` (named in errors about its values).
+    private static func execute(
+        _ recipe: Recipe, source: String, parsed: ParsedArguments, restart: Bool
+    ) throws -> Int32 {
+        do {
+            try recipe.validate()
+        } catch let error as JobError {
+            throw error.located(in: source)
+        }
         let threads = try parsed.int("--threads", in: 1...1024)
             ?? ProcessInfo.processInfo.activeProcessorCount
         let batch = try parsed.int("--batch-passages", in: 1...4096) ?? 16

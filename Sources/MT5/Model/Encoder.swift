@@ -1,6 +1,5 @@
 import CBLAS
 import Foundation
-import MT5Kernels
 
 /// A passage after the encoder: what every decoder step of its sequences attends to.
 ///
@@ -164,7 +163,7 @@ struct Encoder {
 /// x += y over `count` floats.
 @inline(__always)
 func addInPlace(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
-    pg_add(x, y, count)
+    for i in 0..<count { x[i] += y[i] }
 }
 
 /// Scratch memory for a feed-forward block over at most `capacity` rows.

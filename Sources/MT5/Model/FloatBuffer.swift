@@ -15,8 +15,8 @@ final class FloatBuffer: @unchecked Sendable {
 
     private static let mappingThreshold = 1 << 20
 
-    /// A buffer of `count` floats; `zeroed: false` leaves recycled memory as it was, for
-    /// buffers that are always written before they are read.
+    /// A buffer of `count` floats; `zeroed: false` leaves the memory as it was, for buffers
+    /// that are always written before they are read.
     init(count: Int, zeroed: Bool = true) {
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -28,7 +28,7 @@ final class FloatBuffer: @unchecked Sendable {
         } else {
             pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
                 .bindMemory(to: Float.self, capacity: max(count, 1))
-            pointer.initialize(repeating: 0, count: max(count, 1))
+            if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
             mappedLength = 0
         }
     }
@@ -96,33 +96,6 @@ final class MappingRecycler: @unchecked Sendable {
         }
         lock.unlock()
         for mapping in unmap { munmap(mapping.address, mapping.length) }
-    }
-}
-
-/// Scratch buffers handed out and taken back, so that a step's many short-lived buffers reuse
-/// memory whose pages are already there instead of faulting in fresh ones on every call.
-final class ScratchPool: @unchecked Sendable {
-    private var free: [FloatBuffer] = []
-    private let lock = NSLock()
-
-    static let shared = ScratchPool()
-
-    /// Runs `body` with a buffer of at least `count` floats (contents undefined).
-    func withBuffer<Result>(count: Int, _ body: (UnsafeMutablePointer<Float>) -> Result)
-        -> Result
-    {
-        lock.lock()
-        let index = free.firstIndex { $0.count >= count }
-        let buffer = index.map { free.remove(at: $0) } ?? nil
-        lock.unlock()
-        let scratch = buffer ?? FloatBuffer(count: count, zeroed: false)
-        defer {
-            lock.lock()
-            // A few buffers are enough: one per caller running at the same time.
-            if free.count < 8 { free.append(scratch) }
-            lock.unlock()
-        }
-        return body(scratch.pointer)
     }
 }
 

@@ -35,7 +35,8 @@ func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
     guard maximum > -Float.infinity else { return }
     // Sums run in double: over a 250k vocabulary a float sum drifts by ~1e-4.
     let sum = pg_exp_in_place(row, count, maximum)
-    pg_scale(row, count, Float(1 / sum))
+    let inverse = Float(1 / sum)
+    for i in 0..<count { row[i] *= inverse }
 }
 
 /// log_softmax of one row into `output`: x − max − log Σ exp(x − max).

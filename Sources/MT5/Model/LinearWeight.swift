@@ -86,14 +86,15 @@ final class LinearWeight: @unchecked Sendable {
             applyWithBLAS(x, rows: rows, weight: weight, into: y, threads: threads)
             return
         }
-        let count = pg_packed_rows_count(Int32(rows), Int32(inFeatures))
-        ScratchPool.shared.withBuffer(count: count) { regrouped in
-            pg_pack_rows(x, Int32(rows), Int32(inFeatures), Int32(inFeatures), regrouped)
-            let panels = (outFeatures + Int(PG_PANEL_WIDTH) - 1) / Int(PG_PANEL_WIDTH)
-            // Several tasks per thread, handed out as threads come free: a thread that
-            // starts late or runs slower then does less. The split never changes a value.
-            let tasks = threads > 1 ? min(4 * threads, panels) : 1
-            let source = UnsafePointer(regrouped)
+        let regrouped = FloatBuffer(
+            count: pg_packed_rows_count(Int32(rows), Int32(inFeatures)), zeroed: false)
+        pg_pack_rows(x, Int32(rows), Int32(inFeatures), Int32(inFeatures), regrouped.pointer)
+        let panels = (outFeatures + Int(PG_PANEL_WIDTH) - 1) / Int(PG_PANEL_WIDTH)
+        // Several tasks per thread, handed out as threads come free: a thread that
+        // starts late or runs slower then does less. The split never changes a value.
+        let tasks = threads > 1 ? min(4 * threads, panels) : 1
+        let source = UnsafePointer(regrouped.pointer)
+        withExtendedLifetime(regrouped) {
             parallelTasks(tasks, threads: threads) { task in
                 pg_packed_product(
                     source, Int32(rows), Int32(inFeatures), packed.pointer,

@@ -68,12 +68,6 @@ double pg_exp_sum(const float *values, size_t count, float shift);
 /// values[i] = exp(values[i] − shift) in place; returns their sum, in double.
 double pg_exp_in_place(float *values, size_t count, float shift);
 
-/// values[i] *= factor.
-void pg_scale(float *values, size_t count, float factor);
-
-/// x[i] += y[i].
-void pg_add(float *x, const float *y, size_t count);
-
 #ifdef __cplusplus
 }
 #endif
