@@ -21,10 +21,17 @@ public final class QueryGenerator: @unchecked Sendable {
     private let threads: Int
     private var outputVocabulary: OutputVocabulary
 
+    /// Whether the linear layers run on 8-bit weights (the fast mode).
+    public var quantized: Bool { weights.quantized }
+
     /// Loads config, tokenizer and weights (memory-mapped); `threads` bounds compute threads.
-    public init(modelDirectory: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount)
-        throws
-    {
+    /// `quantized` turns on the fast mode's 8-bit weights: every linear layer then quantizes
+    /// its weights per output feature and its inputs per row, and multiplies in integers.
+    /// Queries are no longer exactly HF transformers' (see `pairgen bench fast`).
+    public init(
+        modelDirectory: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        quantized: Bool = false
+    ) throws {
         self.modelDirectory = modelDirectory
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: modelDirectory.path,
@@ -39,7 +46,7 @@ public final class QueryGenerator: @unchecked Sendable {
             modelFile: tokenizerURL, endOfSequenceID: config.endOfSequenceTokenID,
             padID: config.padTokenID)
         let store = try WeightStore(directory: modelDirectory)
-        weights = try MT5Weights(config: config, store: store)
+        weights = try MT5Weights(config: config, store: store, quantized: quantized)
         encoder = Encoder(weights: weights, threads: max(1, threads))
         modelFingerprint = try Self.fingerprint(config: configURL, weightFiles: store.files)
         tokenizerFingerprint = try SHA256Hasher.hex(ofFileAt: tokenizerURL)
@@ -59,21 +66,23 @@ public final class QueryGenerator: @unchecked Sendable {
                 name: "seeds", value: "\(seeds.count) seeds",
                 allowed: "one per passage (\(passages.count))")
         }
-        let encoded = encoder.encode(batch: try passages.map { passage in
+        let inputs = try passages.map { passage in
             try tokenizer.encode(passage, maxTokens: options.maxInputTokens)
-        })
-        let raw: [[(tokens: [Int32], score: Double)]]
-        switch options.decoding {
-        case .beam:
-            raw = BeamSearch(
-                weights: weights, options: options, threads: threads,
-                vocabulary: outputVocabulary
-            ).run(passages: encoded)
-        case .greedy, .sample:
-            raw = IndependentDecoding(
-                weights: weights, options: options, threads: threads,
-                vocabulary: outputVocabulary
-            ).run(passages: encoded, seeds: seeds)
+        }
+        // With at least as many passages as threads, each thread can take its own share of
+        // the batch: then no thread waits for another inside a layer, which splitting every
+        // product between threads cannot avoid. A passage's queries are the same either way.
+        // The decoder is split so only when its vocabulary projection is small (trimmed or
+        // 8-bit): otherwise every thread would stream the whole projection each step.
+        let groups = passages.count >= threads ? threads : 1
+        let splitsDecoder = groups > 1
+            && outputVocabulary.head.weightBytes <= Self.largestSplitProjection
+        let encoded = inGroups(inputs, groups) { part, threads in
+            Encoder(weights: weights, threads: threads).encode(batch: part)
+        }
+        let raw = inGroups(Array(zip(encoded, seeds)), splitsDecoder ? groups : 1) {
+            part, threads in
+            decode(part.map(\.0), seeds: part.map(\.1), options: options, threads: threads)
         }
         return raw.map { sequences in
             sequences.map { sequence in
@@ -81,6 +90,44 @@ public final class QueryGenerator: @unchecked Sendable {
                     text: tokenizer.decode(Array(sequence.tokens.dropFirst())),
                     tokenIDs: sequence.tokens, score: sequence.score)
             }
+        }
+    }
+
+    /// Above this size (bytes of weights) the vocabulary projection is split between threads
+    /// rather than each thread reading it whole for its own passages.
+    static let largestSplitProjection = 256 << 20
+
+    /// `body` over the items, in `groups` consecutive parts run at once with one thread each,
+    /// or all together on every thread when `groups` is 1; the results in item order.
+    private func inGroups<Item, Result>(
+        _ items: [Item], _ groups: Int, _ body: ([Item], Int) -> [Result]
+    ) -> [Result] {
+        guard groups > 1 else { return body(items, threads) }
+        var parts = [[Result]](repeating: [], count: groups)
+        parts.withUnsafeMutableBufferPointer { parts in
+            parallelTasks(groups, threads: groups) { group in
+                let range = (items.count * group / groups)..<(items.count * (group + 1) / groups)
+                parts[group] = body(Array(items[range]), 1)
+            }
+        }
+        return parts.flatMap { $0 }
+    }
+
+    /// Decodes encoded passages on `threads` threads.
+    private func decode(
+        _ encoded: [EncodedPassage], seeds: [UInt64], options: GenerationOptions, threads: Int
+    ) -> [[(tokens: [Int32], score: Double)]] {
+        switch options.decoding {
+        case .beam:
+            return BeamSearch(
+                weights: weights, options: options, threads: threads,
+                vocabulary: outputVocabulary
+            ).run(passages: encoded)
+        case .greedy, .sample:
+            return IndependentDecoding(
+                weights: weights, options: options, threads: threads,
+                vocabulary: outputVocabulary
+            ).run(passages: encoded, seeds: seeds)
         }
     }
 
@@ -143,7 +190,7 @@ public final class QueryGenerator: @unchecked Sendable {
     /// The version of the engine's arithmetic and decoding: raised whenever the same
     /// checkpoint and seed could give different queries, so that a run is never resumed
     /// across such a change.
-    public static let engineVersion = "pairgen-mt5-2"
+    public static let engineVersion = "pairgen-mt5-3"
 
     /// Hash of the engine version, config.json and, per weight file, its name, size and first
     /// and last MiB: enough to tell checkpoints apart without reading gigabytes.

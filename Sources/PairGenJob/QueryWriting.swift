@@ -28,9 +28,13 @@ public final class MT5QueryWriter: QueryWriting {
     public let generator: QueryGenerator
     private let options: GenerationOptions
 
-    /// Loads the checkpoint in `modelDirectory`.
-    public init(modelDirectory: URL, options: GenerationOptions, threads: Int) throws {
-        generator = try QueryGenerator(modelDirectory: modelDirectory, threads: threads)
+    /// Loads the checkpoint in `modelDirectory`; `quantized` gives it the fast mode's 8-bit
+    /// weights.
+    public init(
+        modelDirectory: URL, options: GenerationOptions, threads: Int, quantized: Bool = false
+    ) throws {
+        generator = try QueryGenerator(
+            modelDirectory: modelDirectory, threads: threads, quantized: quantized)
         self.options = options
     }
 

@@ -25,8 +25,9 @@ public struct GenerationSettings: Codable, Equatable, Sendable {
     public var lengthPenalty: Double = 1.0
     /// Beam search stops once enough hypotheses are finished.
     public var earlyStopping: Bool = true
-    /// The mT5 core's fast mode: queries may use only the word pieces that occur in the corpus,
-    /// and only those are scored (vocabulary trimming). Not exact; see the README.
+    /// The mT5 core's fast mode: 8-bit weights, and queries may use only the word pieces that
+    /// occur in the corpus, and only those are scored (vocabulary trimming). Not exact; see
+    /// the README.
     public var fast: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {

@@ -18,8 +18,8 @@ enum BenchGenerateCommand {
           --threads T           compute threads (default: all cores)
           --warmup N            untimed batches of the same passages first (default 1):
                                 the figures are those of a long job, not of a cold start
-          --fast                fast mode: vocabulary trimmed to the tokens of the whole
-                                input file
+          --fast                fast mode: 8-bit weights, vocabulary trimmed to the tokens
+                                of the whole input file
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -61,7 +61,8 @@ enum BenchGenerateCommand {
 
         let loadStart = Date()
         let generator = try QueryGenerator(
-            modelDirectory: URL(fileURLWithPath: model), threads: threads)
+            modelDirectory: URL(fileURLWithPath: model), threads: threads,
+            quantized: parsed.has("--fast"))
         var vocabulary = generator.outputVocabularySize
         if parsed.has("--fast") {
             vocabulary = try generator.restrictOutputVocabulary(

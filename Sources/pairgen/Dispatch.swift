@@ -11,7 +11,7 @@ let topLevelUsage = """
       generate                    write synthetic queries for passages with an mT5 checkpoint
       index build|search|eval     the built-in BM25 index
       bench bm25|generate         benchmarks side by side with peers
-      bench trimming              what the fast mode's vocabulary trimming changes
+      bench fast                  what the fast mode changes in the output
 
     Run `pairgen <command> --help` for a command's options.
     """

@@ -30,8 +30,9 @@ enum GenerateCommand {
           --seed S                 sampling seed; a passage's queries depend on S and its id
           --threads T              compute threads (default: all cores)
           --batch-passages P       passages decoded together (default 16)
-          --fast                   fast mode: only tokens that occur in the input file can
-                                   be generated (vocabulary trimming); faster, not exact
+          --fast                   fast mode: 8-bit weights, and only tokens that occur in
+                                   the input file can be generated (vocabulary trimming);
+                                   faster, not exact
 
         Output, one line per passage:
           {"id": ..., "queries": [{"text": ..., "token_ids": [...], "score": ...}, ...]}
@@ -70,7 +71,8 @@ enum GenerateCommand {
         var isDirectory: ObjCBool = false
         let modelURL = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
             && isDirectory.boolValue ? URL(fileURLWithPath: model) : try ModelLocator.resolve(model)
-        let generator = try QueryGenerator(modelDirectory: modelURL, threads: threads)
+        let generator = try QueryGenerator(
+            modelDirectory: modelURL, threads: threads, quantized: parsed.has("--fast"))
         if let warning = generator.tokenizerMismatchWarning {
             printError("pairgen generate: warning: \(warning)")
         }

@@ -113,7 +113,8 @@ enum RunCommand {
         let progress = ProgressPrinter()
         progress.notice("loading \(modelDirectory.path)")
         let writer = try MT5QueryWriter(modelDirectory: modelDirectory,
-            options: recipe.generation.options, threads: threads)
+            options: recipe.generation.options, threads: threads,
+            quantized: recipe.generation.fast)
         if let warning = writer.generator.tokenizerMismatchWarning {
             progress.notice("warning: \(warning)")
         }

@@ -65,7 +65,13 @@ final class MT5Weights: @unchecked Sendable {
     let decoderFinalNorm: UnsafeBufferPointer<Float>
     let decoderRelativeBias: RelativeAttentionBias
 
-    init(config: MT5Config, store: WeightStore) throws {
+    /// Whether the linear layers hold the fast mode's 8-bit weights.
+    let quantized: Bool
+
+    /// `quantized` gives every linear layer (the vocabulary projection included, not the
+    /// embedding lookups) 8-bit weights: the fast mode.
+    init(config: MT5Config, store: WeightStore, quantized: Bool = false) throws {
+        self.quantized = quantized
         self.config = config
         self.store = store
         let model = config.modelDimension
@@ -79,7 +85,8 @@ final class MT5Weights: @unchecked Sendable {
         // keeps the peak near one copy of the model.
         func linear(_ name: String, _ shape: [Int]) throws -> LinearWeight {
             let weight = LinearWeight(
-                try tensor(name, shape), outFeatures: shape[0], inFeatures: shape[1])
+                try tensor(name, shape), outFeatures: shape[0], inFeatures: shape[1],
+                quantized: quantized)
             if weight.isPacked { store.releaseMemory(of: name) }
             return weight
         }
@@ -113,7 +120,8 @@ final class MT5Weights: @unchecked Sendable {
         // is made, nothing is given back.
         languageModelHead = store.info("lm_head.weight") != nil
             ? try linear("lm_head.weight", [vocabulary, model])
-            : LinearWeight(embedding, outFeatures: vocabulary, inFeatures: model)
+            : LinearWeight(
+                embedding, outFeatures: vocabulary, inFeatures: model, quantized: quantized)
 
         encoderLayers = try (0..<config.encoderLayerCount).map { index in
             let block = "encoder.block.\(index).layer"

@@ -47,6 +47,45 @@ void pg_packed_product(
     const float *rows_packed, int rows, int in_features, const float *packed,
     int out_features, int panel_begin, int panel_end, float *y, int y_stride);
 
+/// Bytes of a weight of [out_features, in_features] quantized to 8 bits and packed: panels of
+/// 16 output features, inputs padded to a multiple of 4 (see product_int8.c).
+size_t pg_q8_packed_bytes(int out_features, int in_features);
+
+/// Quantizes w[out_features, in_features] per output feature: q = round(w / scale) in
+/// [-127, 127] with scale = max |w| / 127; scales[out] receives the scales, sums[out] the sum
+/// of each feature's q, and `packed` the values in the 8-bit panel layout.
+void pg_q8_quantize_weight(
+    const float *w, int out_features, int in_features, signed char *packed, float *scales,
+    int *sums);
+
+/// Copies the listed rows of a quantized weight, in order, into a new quantized weight.
+void pg_q8_copy_rows(
+    const signed char *packed, const float *scales, const int *sums, int in_features,
+    const int *rows, int count, signed char *target, float *target_scales, int *target_sums);
+
+/// Row `row` of a quantized weight as floats (q · scale) into out[in_features].
+void pg_q8_dequantize_row(
+    const signed char *packed, const float *scales, int in_features, int row, float *out);
+
+/// Bytes needed to quantize `rows` input rows for pg_q8_product.
+size_t pg_q8_rows_bytes(int rows, int in_features);
+
+/// Quantizes rows [row_begin, row_end) of x[rows, in_features] (row stride x_stride) to
+/// [0, 127]: x ≈ row_scales[r] · (q − row_zeros[r]), over a range that always holds 0; the
+/// bytes are regrouped in blocks of 6 rows for the product (padding inputs are 0). Calls for
+/// disjoint ranges of whole blocks may run at once.
+void pg_q8_quantize_rows(
+    const float *x, int row_begin, int row_end, int in_features, int x_stride,
+    unsigned char *rows_packed, float *row_scales, int *row_zeros);
+
+/// The 8-bit counterpart of pg_packed_product: y[r, n] = (Σ_k qx[r, k] · qw[n, k] −
+/// row_zeros[r] · sums[n]) · row_scales[r] · scales[n], the sum in exact integer arithmetic,
+/// for panels [panel_begin, panel_end). in_features must stay below 65536 (no overflow).
+void pg_q8_product(
+    const unsigned char *rows_packed, const float *row_scales, const int *row_zeros, int rows,
+    int in_features, const signed char *packed, const float *scales, const int *sums,
+    int out_features, int panel_begin, int panel_end, float *y, int y_stride);
+
 /// A task of pg_run_tasks: called with the caller's context and the task's number.
 typedef void (*pg_task_function)(void *context, int index);
 

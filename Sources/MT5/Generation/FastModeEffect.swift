@@ -1,22 +1,23 @@
 import Foundation
 
-/// How far the fast mode's trimmed vocabulary moves the model's next-token distribution.
-public struct TrimmingEffect: Sendable {
+/// How far the fast mode (a trimmed vocabulary, 8-bit weights, or both) moves the model's
+/// next-token distribution from the exact one.
+public struct FastModeEffect: Sendable {
     /// Decoder steps compared.
     public var steps = 0
     /// Steps where the exact greedy token is outside the trimmed vocabulary.
     public var stepsWithTokenMissing = 0
-    /// Mean and largest |log p_exact(token) − log p_trimmed(token)| of the exact greedy token.
+    /// Mean and largest |log p_exact(token) − log p_fast(token)| of the exact greedy token.
     public var meanLogProbabilityError = 0.0
     public var maxLogProbabilityError = 0.0
-    /// Mean share of the exact top 10 tokens that are also the trimmed top 10.
+    /// Mean share of the exact top 10 tokens that are also the fast top 10.
     public var meanTop10Agreement = 0.0
 
     /// No steps compared yet.
     public init() {}
 
     /// Adds another passage's figures.
-    public mutating func merge(_ other: TrimmingEffect) {
+    public mutating func merge(_ other: FastModeEffect) {
         let total = steps + other.steps
         guard total > 0 else { return }
         let kept = steps - stepsWithTokenMissing
@@ -34,27 +35,29 @@ public struct TrimmingEffect: Sendable {
 }
 
 extension QueryGenerator {
-    /// Follows the exact greedy output of a passage for `steps` steps and compares, at each
-    /// step, the full vocabulary's distribution with the current trimmed one.
-    public func trimmingEffect(passage: String, steps: Int, maxInputTokens: Int) throws
-        -> TrimmingEffect
-    {
+    /// Follows this generator's greedy output of a passage over the whole vocabulary for
+    /// `steps` steps and compares, at each step, its distribution with the one of `fast` (the
+    /// same checkpoint with 8-bit weights or a trimmed vocabulary): fast's encoder, weights
+    /// and current vocabulary, fed the same tokens.
+    public func fastModeEffect(
+        of fast: QueryGenerator, passage: String, steps: Int, maxInputTokens: Int
+    ) throws -> FastModeEffect {
         let full = OutputVocabulary(weights: weights)
-        let trimmed = currentOutputVocabulary
-        let encoded = encode(inputIDs: try tokenizer.encode(passage, maxTokens: maxInputTokens))
+        let trimmed = fast.currentOutputVocabulary
+        let inputIDs = try tokenizer.encode(passage, maxTokens: maxInputTokens)
         let exactState = DecoderState(
-            weights: weights, passages: [encoded], rowPassage: [0], capacity: steps,
-            threads: computeThreads, vocabulary: full)
-        let trimmedState = DecoderState(
-            weights: weights, passages: [encoded], rowPassage: [0], capacity: steps,
-            threads: computeThreads, vocabulary: trimmed)
-        var effect = TrimmingEffect()
+            weights: weights, passages: [encode(inputIDs: inputIDs)], rowPassage: [0],
+            capacity: steps, threads: computeThreads, vocabulary: full)
+        let fastState = DecoderState(
+            weights: fast.weights, passages: [fast.encode(inputIDs: inputIDs)], rowPassage: [0],
+            capacity: steps, threads: fast.computeThreads, vocabulary: trimmed)
+        var effect = FastModeEffect()
         var token = config.decoderStartTokenID
         var errorSum = 0.0
         var agreementSum = 0.0
         for _ in 0..<steps {
             let exact = exactState.advance(tokens: [token])
-            let cut = trimmedState.advance(tokens: [token])
+            let cut = fastState.advance(tokens: [token])
             logSoftmax(exact.pointer, count: full.count, into: exact.pointer)
             logSoftmax(cut.pointer, count: trimmed.count, into: cut.pointer)
             let exactTop = topEntries(exact.pointer, count: full.count, k: 10).map { $0.1 }
