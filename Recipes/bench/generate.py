@@ -11,8 +11,8 @@ beam search (5 beams, 5 returned). Each engine runs in its own process (for its 
 with the same thread count, at batch sizes 1, 8, 16 and 32, and its fastest setting is
 reported. Every engine first decodes its first batch once, untimed (--warmup), so that the
 figures are those of a long job rather than of a cold start.
-The table's last columns are PairGen's exact (fp32) and fast (--fast, vocabulary
-trimmed to the corpus's tokens) speeds divided by each engine's.
+The table's last columns are PairGen's exact (fp32) and fast (--fast: 8-bit weights,
+vocabulary trimmed to the corpus's tokens) speeds divided by each engine's.
 Needs the dev venv (torch, transformers, ctranslate2) and a release build of pairgen.
 """
 
