@@ -266,9 +266,28 @@ extension Decoder {
 }
 
 extension KeyedDecodingContainer {
-    /// The value at `key`, or `fallback` when the key is absent.
+    /// The value at `key`, or `fallback` when the key is absent. A null, or a number that the
+    /// key's whole-number type cannot hold (2.5, -1 for a count, 1e30), is an error naming the
+    /// key: Foundation's own error for the latter names none.
     func value<T: Decodable>(_ key: Key, _ fallback: T) throws -> T {
-        try decodeIfPresent(T.self, forKey: key) ?? fallback
+        let path = (codingPath + [key]).dottedPath
+        if contains(key), try decodeNil(forKey: key) {
+            throw JobError.invalidRecipeValue(
+                key: path, value: "null", allowed: "leave the key out for its default")
+        }
+        do {
+            return try decodeIfPresent(T.self, forKey: key) ?? fallback
+        } catch {
+            if let integer = T.self as? any FixedWidthInteger.Type,
+                let number = try? decode(Double.self, forKey: key)
+            {
+                let smallest = integer.isSigned ? "" : " from 0"
+                throw JobError.invalidRecipeValue(
+                    key: path, value: "\(number)",
+                    allowed: "a whole number\(smallest) up to \(integer.max)")
+            }
+            throw error
+        }
     }
 }
 

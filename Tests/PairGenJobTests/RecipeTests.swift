@@ -41,6 +41,13 @@ final class RecipeTests: XCTestCase {
             (#"{"corpus": "a.jsonl"}"#, "key 'corpus' must be a list"),
             (#"{"corpus": ["a"], "mining": 3}"#, "key 'mining' must be an object"),
             (#"{"seed": 1}"#, "key 'corpus' is missing"),
+            (#"{"corpus": ["a"], "generation": {"num_queries": 2.5}}"#,
+                "key 'generation.num_queries' is 2.5; allowed: a whole number"),
+            (#"{"corpus": ["a"], "generation": {"top_k": 1e30}}"#,
+                "key 'generation.top_k' is 1e+30; allowed: a whole number"),
+            (#"{"corpus": ["a"], "seed": -1}"#, "key 'seed' is -1.0; allowed: a whole number from 0"),
+            (#"{"corpus": ["a"], "generation": null}"#, "key 'generation' is null"),
+            (#"{"corpus": ["a"], "mining": {"k1": null}}"#, "key 'mining.k1' is null"),
         ]
         for (json, message) in cases {
             XCTAssertThrowsError(try Recipe.decode(Data(json.utf8), source: "r.json"), json) {
