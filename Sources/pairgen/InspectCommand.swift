@@ -1,3 +1,4 @@
+import Corpus
 import Foundation
 import PairGenJob
 
@@ -8,7 +9,9 @@ enum InspectCommand {
 
         Prints the run's totals and shards from manifest.json, N random pairs (default 3; from
         shard K only with --shard) and histograms of query length and of the margin between
-        the positive's BM25 score and the best negative's.
+        the positive's BM25 score and the best negative's. Every shard is checked against its
+        checksum in the manifest: pairs come only from intact shards, and a missing or damaged
+        shard makes the exit status 1.
         """
 
     static func run(_ arguments: [String]) throws -> Int32 {
@@ -27,11 +30,14 @@ enum InspectCommand {
                 + "\(manifest.shards.count) shard(s)", usage: usage)
         }
 
+        let checks = manifest.shards.map { shard in
+            check(directory.appendingPathComponent(shard.name), expected: shard.sha256)
+        }
         var out = totals(manifest, directory: directory)
-        out += "\n" + shardTable(manifest)
+        out += "\n" + shardTable(manifest, checks: checks)
         var records: [PairRecord] = []
         for (index, shard) in manifest.shards.enumerated()
-        where onlyShard == nil || onlyShard == index {
+        where (onlyShard == nil || onlyShard == index) && checks[index] == "ok" {
             records += try ShardFile.read(directory.appendingPathComponent(shard.name))
         }
         out += "\n" + samplePairs(records, count: sampleCount, seed: seed)
@@ -43,7 +49,19 @@ enum InspectCommand {
             values: records.map { $0.positiveScore - ($0.negativeScores.max() ?? 0) },
             integer: false)
         print(out, terminator: "")
-        return ExitStatus.success
+        let damaged = zip(manifest.shards, checks).filter { $0.1 != "ok" }
+        for (shard, problem) in damaged {
+            printError("pairgen inspect: \(directory.appendingPathComponent(shard.name).path) "
+                + "is \(problem): its pairs are not shown; `pairgen resume \(directory.path)` "
+                + "writes it again")
+        }
+        return damaged.isEmpty ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// "ok", "missing" or "damaged" (its bytes do not match the manifest's checksum).
+    private static func check(_ url: URL, expected: String) -> String {
+        guard let digest = try? SHA256Hasher.hex(ofFileAt: url) else { return "missing" }
+        return digest == expected ? "ok" : "damaged"
     }
 
     private static func totals(_ manifest: Manifest, directory: URL) -> String {
@@ -69,12 +87,12 @@ enum InspectCommand {
         return text
     }
 
-    private static func shardTable(_ manifest: Manifest) -> String {
-        var text = "shard                      pairs       bytes  sha256\n"
-        for shard in manifest.shards {
+    private static func shardTable(_ manifest: Manifest, checks: [String]) -> String {
+        var text = "shard                      pairs       bytes  sha256            check\n"
+        for (shard, check) in zip(manifest.shards, checks) {
             text += shard.name.padding(toLength: 24, withPad: " ", startingAt: 0)
                 + String(format: "%9d %11d  ", shard.records, shard.bytes)
-                + shard.sha256.prefix(16) + "\n"
+                + shard.sha256.prefix(16) + "  " + check + "\n"
         }
         return text
     }

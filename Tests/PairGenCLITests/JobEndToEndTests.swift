@@ -144,6 +144,22 @@ final class JobEndToEndTests: XCTestCase {
         XCTAssertTrue(inspect.standardOutput.contains("query length"))
         XCTAssertTrue(inspect.standardOutput.contains("positive"))
         XCTAssertTrue(inspect.standardOutput.contains("BM25 margin"))
+        XCTAssertFalse(inspect.standardOutput.contains("damaged"))
+
+        // A damaged shard: shown as such, its pairs left out, exit status 1; resume mends it.
+        let shard = runDirectory("whole").appendingPathComponent("train-00001.jsonl.zst")
+        var bytes = try Data(contentsOf: shard)
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: shard)
+        let damaged = try run(["inspect", runDirectory("whole").path])
+        XCTAssertEqual(damaged.status, 1, damaged.standardError)
+        XCTAssertTrue(damaged.standardError.contains("train-00001.jsonl.zst is damaged"),
+            damaged.standardError)
+        XCTAssertTrue(damaged.standardOutput.contains("damaged"), damaged.standardOutput)
+        let mended = try run(["resume", runDirectory("whole").path])
+        XCTAssertEqual(mended.status, 0, mended.standardError)
+        XCTAssertEqual(try shards("whole"), reference)
+        XCTAssertEqual(try run(["inspect", runDirectory("whole").path]).status, 0)
     }
 
     func testKilledRunsResumeToIdenticalShards() throws {
