@@ -42,10 +42,10 @@ enum BenchFastCommand {
 
         let quantized = try QueryGenerator(
             modelDirectory: modelURL, threads: threads, quantized: true)
-        print("""
-            passages: \(passages.count), steps: \(steps), vocabulary:             \(exact.config.vocabularySize) tokens
-            variant          tokens  missing  logp err mean    max  top-10  greedy changed              beam changed
-            """)
+        print("passages: \(passages.count), steps: \(steps), vocabulary: "
+            + "\(exact.config.vocabularySize) tokens")
+        print("variant          tokens  missing  logp err mean    max  top-10  greedy changed"
+            + "  beam changed")
         for variant in ["trimming", "8-bit", "fast (both)"] {
             let fast = variant == "trimming" ? exact : quantized
             if variant == "8-bit" {
