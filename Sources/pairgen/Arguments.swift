@@ -69,6 +69,21 @@ struct ParsedArguments {
         }
     }
 
+    /// The value of a flag the command cannot do without.
+    func required(_ flag: String) throws -> String {
+        guard let value = string(flag) else {
+            throw UsageError(message: "\(flag) is required", usage: usage)
+        }
+        return value
+    }
+
+    /// For commands that take no positional argument.
+    func rejectPositionals() throws {
+        if let first = positionals.first {
+            throw UsageError(message: "unexpected argument '\(first)'", usage: usage)
+        }
+    }
+
     /// The last value given for a flag, if any.
     func string(_ flag: String) -> String? { values[flag]?.last }
 

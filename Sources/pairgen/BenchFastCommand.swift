@@ -20,16 +20,17 @@ enum BenchFastCommand {
         let parsed = try ParsedArguments(
             arguments, valueFlags: ["--model", "--input", "--passages", "--steps", "--threads"],
             usage: usage)
-        guard let model = parsed.string("--model"), let input = parsed.string("--input") else {
-            throw UsageError(message: "--model and --input are required", usage: usage)
-        }
+        try parsed.rejectPositionals()
+        let model = try parsed.required("--model")
+        let input = try parsed.required("--input")
         let count = try parsed.int("--passages", in: 1...100_000) ?? 20
         let steps = try parsed.int("--steps", in: 1...1024) ?? 16
         let threads = try parsed.int("--threads", in: 1...1024)
             ?? ProcessInfo.processInfo.activeProcessorCount
-        let modelURL = URL(fileURLWithPath: model)
-        let exact = try QueryGenerator(modelDirectory: modelURL, threads: threads)
+        let modelURL = try GenerateCommand.modelDirectory(model)
         let texts = try GenerateCommand.allTexts(input)
+        guard !texts.isEmpty else { throw CommandFailure("\(input): no passages") }
+        let exact = try QueryGenerator(modelDirectory: modelURL, threads: threads)
         let passages = Array(texts.prefix(count))
 
         var greedy = GenerationOptions()
@@ -66,12 +67,18 @@ enum BenchFastCommand {
             let beamChanged = zip(exactBeam.joined(), fastBeam.joined()).filter {
                 $0.0.tokenIDs != $0.1.tokenIDs
             }.count
+            // Error figures exist only for steps whose exact token the variant can score.
+            let measured = effect.steps > effect.stepsWithTokenMissing
+            func error(_ value: Double, _ format: String, _ width: Int) -> String {
+                measured ? String(format: format, value)
+                    : String(repeating: " ", count: width - 3) + "n/a"
+            }
             let cells = [
                 variant.padding(toLength: 15, withPad: " ", startingAt: 0),
                 String(format: "%7d", fast.outputVocabularySize),
                 String(format: "%8d", effect.stepsWithTokenMissing),
-                String(format: "%14.4f", effect.meanLogProbabilityError),
-                String(format: "%6.4f", effect.maxLogProbabilityError),
+                error(effect.meanLogProbabilityError, "%14.4f", 14),
+                error(effect.maxLogProbabilityError, "%6.4f", 6),
                 String(format: "%6.1f%%", effect.meanTop10Agreement * 100),
                 String(format: "%10d of %-3d", greedyChanged, passages.count),
                 String(format: "%6d of %d", beamChanged, exactBeam.joined().count),
@@ -79,7 +86,8 @@ enum BenchFastCommand {
             print(cells.joined(separator: " "))
         }
         print("missing: steps whose exact greedy token is outside the trimmed vocabulary "
-            + "(of \(passages.count * steps) at most)")
+            + "(of \(passages.count * steps) at most); the log-probability errors are over the "
+            + "other steps")
         return ExitStatus.success
     }
 }

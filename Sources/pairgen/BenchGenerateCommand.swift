@@ -29,9 +29,9 @@ enum BenchGenerateCommand {
                 "--model", "--input", "--workload", "--passages", "--new-tokens",
                 "--max-input-tokens", "--batch-passages", "--threads", "--warmup",
             ], switchFlags: ["--fast"], usage: usage)
-        guard let model = parsed.string("--model"), let input = parsed.string("--input") else {
-            throw UsageError(message: "--model and --input are required", usage: usage)
-        }
+        try parsed.rejectPositionals()
+        let model = try parsed.required("--model")
+        let input = try parsed.required("--input")
         let workload = parsed.string("--workload") ?? "sample"
         let passageCount = try parsed.int("--passages", in: 1...100_000) ?? 8
         let newTokens = try parsed.int("--new-tokens", in: 1...1024) ?? 16
@@ -61,7 +61,7 @@ enum BenchGenerateCommand {
 
         let loadStart = Date()
         let generator = try QueryGenerator(
-            modelDirectory: URL(fileURLWithPath: model), threads: threads,
+            modelDirectory: try GenerateCommand.modelDirectory(model), threads: threads,
             quantized: parsed.has("--fast"))
         var vocabulary = generator.outputVocabularySize
         if parsed.has("--fast") {
@@ -112,7 +112,7 @@ enum BenchGenerateCommand {
             if case .passage(let passage) = record { passages.append(passage.text) }
         }
         guard !passages.isEmpty else {
-            throw UsageError(message: "\(path): no passages", usage: usage)
+            throw CommandFailure("\(path): no passages")
         }
         return passages
     }

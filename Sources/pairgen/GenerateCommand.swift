@@ -66,11 +66,7 @@ enum GenerateCommand {
             ?? ProcessInfo.processInfo.activeProcessorCount
         let batchSize = try parsed.int("--batch-passages", in: 1...4096) ?? 16
 
-        // A directory is used as it is (its errors name its files); anything else is looked up
-        // as a Hugging Face id, as `pairgen run` does.
-        var isDirectory: ObjCBool = false
-        let modelURL = FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
-            && isDirectory.boolValue ? URL(fileURLWithPath: model) : try ModelLocator.resolve(model)
+        let modelURL = try modelDirectory(model)
         let generator = try QueryGenerator(
             modelDirectory: modelURL, threads: threads, quantized: parsed.has("--fast"))
         if let warning = generator.tokenizerMismatchWarning {
@@ -115,6 +111,21 @@ enum GenerateCommand {
             return ExitStatus.failure
         }
         return ExitStatus.success
+    }
+
+    /// The checkpoint directory of --model: a directory is used as it is (its errors name its
+    /// files); anything else but a file is looked up as a Hugging Face id, as `pairgen run`
+    /// does.
+    static func modelDirectory(_ model: String) throws -> URL {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw CommandFailure("\(model) is a file; --model needs a checkpoint "
+                    + "directory (config.json, spiece.model, weights) or a Hugging Face id")
+            }
+            return URL(fileURLWithPath: model)
+        }
+        return try ModelLocator.resolve(model)
     }
 
     /// Every passage text of a file, for the fast mode's vocabulary.

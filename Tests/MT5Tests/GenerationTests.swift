@@ -115,3 +115,33 @@ final class GenerationTests: XCTestCase {
         }
     }
 }
+
+/// A trimmed vocabulary small enough for the processors to ban every token.
+final class ExhaustedVocabularyTests: XCTestCase {
+    func testEveryDecodingEndsTheQueryWhenEveryTokenIsBanned() throws {
+        let generator = try QueryGenerator(
+            modelDirectory: Fixtures.checkpoint("tiny"), threads: 2, quantized: true)
+        // "a" leaves a handful of tokens; with no token allowed twice they run out.
+        let kept = try generator.restrictOutputVocabulary(toTokensOf: ["a"])
+        XCTAssertLessThan(kept, 8)
+        for decoding in [GenerationOptions.Decoding.sample, .greedy, .beam] {
+            var options = decoding == .beam ? GenerationOptions.modelCardBeam
+                : GenerationOptions.modelCardSampling
+            options.decoding = decoding
+            if decoding == .greedy { options.numReturnSequences = 1 }
+            options.noRepeatNgramSize = 1
+            options.maxNewTokens = 12
+            options.minNewTokens = 3
+            let results = try generator.generate(passages: ["a", "a a"], options: options,
+                seeds: [1, 2])
+            for query in results.joined() {
+                XCTAssertEqual(query.tokenIDs.first, generator.config.decoderStartTokenID,
+                    "\(decoding)")
+                XCTAssertEqual(query.tokenIDs.last, generator.config.endOfSequenceTokenID,
+                    "\(decoding): \(query.tokenIDs)")
+                XCTAssertLessThanOrEqual(query.tokenIDs.count, kept + 1, "\(decoding)")
+                XCTAssertTrue(query.score.isFinite, "\(decoding)")
+            }
+        }
+    }
+}

@@ -5,12 +5,15 @@ import Foundation
 // warpers temperature, top-k and top-p.
 
 /// Bans every token that would complete an n-gram already present in `sequence` (which
-/// starts with the decoder start token, as HF's decoder input does).
+/// starts with the decoder start token, as HF's decoder input does). Returns how many bans it
+/// made (a token banned twice counts twice).
+@discardableResult
 func banRepeatedNgrams(
     sequence: [Int32], size: Int, scores: UnsafeMutablePointer<Float>,
     vocabulary: OutputVocabulary
-) {
-    guard size > 0, sequence.count >= size else { return }
+) -> Int {
+    guard size > 0, sequence.count >= size else { return 0 }
+    var bans = 0
     let prefixStart = sequence.count - (size - 1)
     // Each earlier window whose first n−1 tokens equal the current suffix bans its last token.
     for windowStart in 0...(sequence.count - size) {
@@ -22,8 +25,10 @@ func banRepeatedNgrams(
         }
         if matches, let banned = vocabulary.index(of: sequence[windowStart + size - 1]) {
             scores[banned] = -.infinity
+            bans += 1
         }
     }
+    return bans
 }
 
 /// Forbids end-of-sequence until `minimum` tokens follow the decoder start token.
@@ -38,18 +43,29 @@ func enforceMinimumNewTokens(
 
 /// The processors every decoding mode applies, in HF's order: no_repeat_ngram_size, then
 /// min_new_tokens.
+///
+/// When they ban every token (possible only with a small trimmed vocabulary), end-of-sequence
+/// gets its score back: the query ends there rather than continue with a token of no
+/// probability (HF's sampling fails on such a row, and its greedy search picks token 0).
 func applyProcessors(
     _ scores: UnsafeMutablePointer<Float>, sequence: [Int32], options: GenerationOptions,
     endOfSequence: Int32, vocabulary: OutputVocabulary
 ) {
+    let end = vocabulary.index(of: endOfSequence)
+    let endScore = end.map { scores[$0] }
+    var bans = 1
     if options.noRepeatNgramSize > 0 {
-        banRepeatedNgrams(
+        bans += banRepeatedNgrams(
             sequence: sequence, size: options.noRepeatNgramSize, scores: scores,
             vocabulary: vocabulary)
     }
     enforceMinimumNewTokens(
         sequenceLength: sequence.count, minimum: options.minNewTokens,
         endOfSequence: endOfSequence, scores: scores, vocabulary: vocabulary)
+    // Only when the bans could cover the vocabulary is the row searched for a live token.
+    guard bans >= vocabulary.count, let end, let endScore else { return }
+    for index in 0..<vocabulary.count where scores[index] > -.infinity { return }
+    scores[end] = endScore
 }
 
 /// Sampling warpers over one row of logits, in place: temperature, then top-k (ties with the
