@@ -96,7 +96,7 @@ public final class Job {
                 manifest.sampleSize = previous.sampleSize
                 if let recorded = previous.batchPassages, recorded != batchPassages {
                     observer?.notice("resuming with --batch-passages \(recorded), the run's own "
-                        + "(batching can move scores in their last bits)")
+                        + "(without AVX2, OpenBLAS rounds a passage's scores by its batch)")
                     batchPassages = recorded
                 }
                 // A complete run with intact shards has nothing left to do: skip the scan.

@@ -31,7 +31,8 @@ enum RunCommand {
     static let resumeUsage = """
         usage: pairgen resume RUNDIR [--model DIR|ORG/NAME] [--threads T] [--batch-passages P]
 
-        Continues the run in RUNDIR with the recipe its manifest.json records.
+        Continues the run in RUNDIR with the recipe its manifest.json records, and with the
+        batch size it recorded (--batch-passages counts only for runs that recorded none).
         """
 
     private static let namedFlags: [(flag: String, key: String)] = [
