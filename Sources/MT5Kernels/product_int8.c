@@ -208,22 +208,29 @@ static void product_portable(
     int in_features, const signed char *packed, const float *scales, const int *sums,
     int out_features, int panel_begin, int panel_end, float *y, int y_stride) {
     int inputs = padded_inputs(in_features);
+    int groups = inputs / GROUP;
     for (int p = panel_begin; p < panel_end; p++) {
         const signed char *panel = packed + (size_t)p * PANEL * inputs;
         int columns = out_features - p * PANEL < PANEL ? out_features - p * PANEL : PANEL;
         for (int r = 0; r < rows; r++) {
-            const unsigned char *block =
-                rows_packed + (size_t)(r / BLOCK_ROWS) * BLOCK_ROWS * inputs;
-            for (int j = 0; j < columns; j++) {
-                int sum = 0;
-                for (int k = 0; k < inputs; k++) {
-                    sum += (int)block[(size_t)(k / GROUP) * GROUP * BLOCK_ROWS
-                               + (r % BLOCK_ROWS) * GROUP + k % GROUP]
-                        * (int)panel[panel_offset(j, k)];
+            const unsigned char *a = rows_packed
+                + (size_t)(r / BLOCK_ROWS) * BLOCK_ROWS * inputs + (r % BLOCK_ROWS) * GROUP;
+            const signed char *w = panel;
+            // Fixed-size inner loops in the panel's own order, which compilers vectorize.
+            int total[PANEL] = {0};
+            for (int g = 0; g < groups; g++) {
+                for (int j = 0; j < PANEL; j++) {
+                    for (int t = 0; t < GROUP; t++) {
+                        total[j] += (int)a[t] * (int)w[(j / 8) * 32 + (j % 8) * GROUP + t];
+                    }
                 }
+                a += GROUP * BLOCK_ROWS;
+                w += GROUP * PANEL;
+            }
+            for (int j = 0; j < columns; j++) {
                 int n = p * PANEL + j;
                 y[(size_t)r * y_stride + n] =
-                    finish(sum, row_zeros[r], sums[n], row_scales[r], scales[n]);
+                    finish(total[j], row_zeros[r], sums[n], row_scales[r], scales[n]);
             }
         }
     }
