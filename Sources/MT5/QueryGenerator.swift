@@ -74,7 +74,10 @@ public final class QueryGenerator: @unchecked Sendable {
         // product between threads cannot avoid. A passage's queries are the same either way.
         // The decoder is split so only when its vocabulary projection is small (trimmed or
         // 8-bit): otherwise every thread would stream the whole projection each step.
-        let groups = passages.count >= threads ? threads : 1
+        // OpenBLAS, used where AVX2 is missing, rounds a row by its batch: there the split
+        // would make queries depend on the thread count.
+        let rowIndependent = LinearWeight.packs || weights.quantized
+        let groups = passages.count >= threads && rowIndependent ? threads : 1
         let splitsDecoder = groups > 1
             && outputVocabulary.head.weightBytes <= Self.largestSplitProjection
         let encoded = inGroups(inputs, groups) { part, threads in
@@ -98,7 +101,9 @@ public final class QueryGenerator: @unchecked Sendable {
     static let largestSplitProjection = 256 << 20
 
     /// `body` over the items, in `groups` consecutive parts run at once with one thread each,
-    /// or all together on every thread when `groups` is 1; the results in item order.
+    /// or all together on every thread when `groups` is 1; the results in item order. (The
+    /// parts run as pool tasks, which must not use the pool: with one thread, `body`'s own
+    /// parallel sections run inline.)
     private func inGroups<Item, Result>(
         _ items: [Item], _ groups: Int, _ body: ([Item], Int) -> [Result]
     ) -> [Result] {

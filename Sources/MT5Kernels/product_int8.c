@@ -10,6 +10,7 @@
 
 #include "MT5Kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -51,6 +52,10 @@ static void store_row(
     }
 }
 
+/// Scales too small to invert (a range below about 1e-37) become 1, and the clamps use
+/// fminf/fmaxf, which also turn a NaN into a bound: every input gives defined integers, the same
+/// on both paths.
+///
 /// Rounds to the nearest integer, ties to even (the default rounding mode, as nearbyintf):
 /// one instruction where SSE4.1 or AVX is enabled, and the same value everywhere.
 #define ROUND(v) __builtin_rintf(v)
@@ -67,11 +72,10 @@ static void store_row(
         }                                                                              \
         float scale = largest > 0 ? largest / 127.0f : 1.0f;                           \
         float inverse = 1.0f / scale;                                                  \
+        if (!(inverse <= FLT_MAX)) scale = inverse = 1.0f;                             \
         int sum = 0;                                                                   \
         for (int k = 0; k < in_features; k++) {                                        \
-            float q = ROUND(source[k] * inverse);                                      \
-            q = q > 127 ? 127 : q;                                                     \
-            q = q < -127 ? -127 : q;                                                   \
+            float q = fmaxf(fminf(ROUND(source[k] * inverse), 127), -127);             \
             values[k] = (signed char)q;                                                \
             sum += values[k];                                                          \
         }                                                                              \
@@ -148,12 +152,10 @@ size_t pg_q8_rows_bytes(int rows, int in_features) {
         }                                                                              \
         float scale = high > low ? (high - low) / 127.0f : 1.0f;                       \
         float inverse = 1.0f / scale;                                                  \
-        float zero = ROUND(-low * inverse);                                            \
-        zero = zero > 127 ? 127 : zero;                                                \
+        if (!(inverse <= FLT_MAX)) scale = inverse = 1.0f;                             \
+        float zero = fmaxf(fminf(ROUND(-low * inverse), 127), 0);                      \
         for (int k = 0; k < in_features; k++) {                                        \
-            float q = ROUND(source[k] * inverse) + zero;                               \
-            q = q > 127 ? 127 : q;                                                     \
-            q = q < 0 ? 0 : q;                                                         \
+            float q = fmaxf(fminf(ROUND(source[k] * inverse) + zero, 127), 0);         \
             values[k] = (unsigned char)q;                                              \
         }                                                                              \
         for (int k = in_features; k < inputs; k++) values[k] = 0;                      \
@@ -250,7 +252,7 @@ AVX2_INLINE void block_product(
     const int *row_zeros, const float *scales, const int *sums) {
     __m256i s00 = _mm256_setzero_si256(), s01 = s00, s10 = s00, s11 = s00, s20 = s00;
     __m256i s21 = s00, s30 = s00, s31 = s00, s40 = s00, s41 = s00, s50 = s00, s51 = s00;
-    float edge[BLOCK_ROWS * PANEL];
+    float edge[BLOCK_ROWS * PANEL] = {0};
     float *out = y;
     int out_stride = y_stride;
     if (columns < PANEL) {

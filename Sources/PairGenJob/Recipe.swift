@@ -282,8 +282,10 @@ extension KeyedDecodingContainer {
                 let number = try? decode(Double.self, forKey: key)
             {
                 let smallest = integer.isSigned ? "" : " from 0"
+                let written = number.rounded() == number && abs(number) < 1e15
+                    ? String(Int64(number)) : "\(number)"
                 throw JobError.invalidRecipeValue(
-                    key: path, value: "\(number)",
+                    key: path, value: written,
                     allowed: "a whole number\(smallest) up to \(integer.max)")
             }
             throw error

@@ -59,7 +59,7 @@ enum BenchFastCommand {
             var effect = FastModeEffect()
             for passage in passages {
                 effect.merge(try exact.fastModeEffect(
-                    of: fast, passage: passage, steps: steps, maxInputTokens: 320))
+                    of: fast, passage: passage, steps: steps, maxInputTokens: greedy.maxInputTokens))
             }
             let greedyChanged = zip(exactGreedy, fastGreedy).filter {
                 $0.0.map(\.tokenIDs) != $0.1.map(\.tokenIDs)

@@ -58,9 +58,11 @@ enum InspectCommand {
         return damaged.isEmpty ? ExitStatus.success : ExitStatus.failure
     }
 
-    /// "ok", "missing" or "damaged" (its bytes do not match the manifest's checksum).
+    /// "ok", "missing", "unreadable" or "damaged" (its bytes do not match the manifest's
+    /// checksum).
     private static func check(_ url: URL, expected: String) -> String {
-        guard let digest = try? SHA256Hasher.hex(ofFileAt: url) else { return "missing" }
+        guard FileManager.default.fileExists(atPath: url.path) else { return "missing" }
+        guard let digest = try? SHA256Hasher.hex(ofFileAt: url) else { return "unreadable" }
         return digest == expected ? "ok" : "damaged"
     }
 

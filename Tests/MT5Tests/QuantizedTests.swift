@@ -142,6 +142,25 @@ final class QuantizedTests: XCTestCase {
             [Float](repeating: 0, count: 8))
     }
 
+    func testDegenerateValuesGiveTheSameBitsOnEveryPath() {
+        // Ranges too small to invert, infinities and NaN: defined integers either way.
+        let (rows, out, inputs) = (4, 18, 9)
+        var w = randomFloats(out * inputs)
+        for k in 0..<inputs { w[k] = 1e-38 * Float(k) }
+        var x = randomFloats(rows * inputs)
+        for k in 0..<inputs { x[k] = 2e-38 * Float(k % 3) }
+        x[inputs] = .nan
+        x[2 * inputs + 1] = .infinity
+        func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
+        let vectorized = apply(quantizedWeight(w, out: out, inputs: inputs), x, rows: rows)
+        pg_kernels_use_vectorized(0)
+        let portable = apply(quantizedWeight(w, out: out, inputs: inputs), x, rows: rows)
+        pg_kernels_use_vectorized(1)
+        XCTAssertEqual(bits(portable), bits(vectorized))
+        // The tiny-range row comes out as zeros, not NaN.
+        XCTAssertEqual(Array(vectorized[0..<out]), [Float](repeating: 0, count: out))
+    }
+
     /// A quantized checkpoint: first-step log-probabilities near HF's, greedy queries mostly
     /// HF's, and its own output independent of threads and batching.
     func testQuantizedModelStaysCloseToHF() throws {

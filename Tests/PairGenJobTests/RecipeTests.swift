@@ -45,7 +45,7 @@ final class RecipeTests: XCTestCase {
                 "key 'generation.num_queries' is 2.5; allowed: a whole number"),
             (#"{"corpus": ["a"], "generation": {"top_k": 1e30}}"#,
                 "key 'generation.top_k' is 1e+30; allowed: a whole number"),
-            (#"{"corpus": ["a"], "seed": -1}"#, "key 'seed' is -1.0; allowed: a whole number from 0"),
+            (#"{"corpus": ["a"], "seed": -1}"#, "key 'seed' is -1; allowed: a whole number from 0"),
             (#"{"corpus": ["a"], "generation": null}"#, "key 'generation' is null"),
             (#"{"corpus": ["a"], "mining": {"k1": null}}"#, "key 'mining.k1' is null"),
         ]

@@ -64,7 +64,7 @@ final class LinearWeight: @unchecked Sendable {
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         if quantized {
-            precondition(inFeatures < 65536, "8-bit sums would overflow")
+            precondition((1..<65536).contains(inFeatures), "8-bit sums need 1...65535 inputs")
             let weights = QuantizedWeight(outFeatures: outFeatures, inFeatures: inFeatures)
             pg_q8_quantize_weight(
                 weight.baseAddress!, Int32(outFeatures), Int32(inFeatures), weights.values,

@@ -51,9 +51,10 @@ void pg_packed_product(
 /// 16 output features, inputs padded to a multiple of 4 (see product_int8.c).
 size_t pg_q8_packed_bytes(int out_features, int in_features);
 
-/// Quantizes w[out_features, in_features] per output feature: q = round(w / scale) in
+/// Quantizes w[out_features, in_features] per output feature: q = round(w · (1 / scale)) in
 /// [-127, 127] with scale = max |w| / 127; scales[out] receives the scales, sums[out] the sum
-/// of each feature's q, and `packed` the values in the 8-bit panel layout.
+/// of each feature's q, and `packed` (32-byte aligned, as the product loads it) the values in
+/// the 8-bit panel layout.
 void pg_q8_quantize_weight(
     const float *w, int out_features, int in_features, signed char *packed, float *scales,
     int *sums);
@@ -80,7 +81,8 @@ void pg_q8_quantize_rows(
 
 /// The 8-bit counterpart of pg_packed_product: y[r, n] = (Σ_k qx[r, k] · qw[n, k] −
 /// row_zeros[r] · sums[n]) · row_scales[r] · scales[n], the sum in exact integer arithmetic,
-/// for panels [panel_begin, panel_end). in_features must stay below 65536 (no overflow).
+/// for panels [panel_begin, panel_end). in_features must be in 1...65535 (no overflow), and
+/// `packed` 32-byte aligned.
 void pg_q8_product(
     const unsigned char *rows_packed, const float *row_scales, const int *row_zeros, int rows,
     int in_features, const signed char *packed, const float *scales, const int *sums,
