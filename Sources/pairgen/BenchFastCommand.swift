@@ -59,7 +59,8 @@ enum BenchFastCommand {
             var effect = FastModeEffect()
             for passage in passages {
                 effect.merge(try exact.fastModeEffect(
-                    of: fast, passage: passage, steps: steps, maxInputTokens: greedy.maxInputTokens))
+                    of: fast, passage: passage, steps: steps,
+                    maxInputTokens: greedy.maxInputTokens))
             }
             let greedyChanged = zip(exactGreedy, fastGreedy).filter {
                 $0.0.map(\.tokenIDs) != $0.1.map(\.tokenIDs)
