@@ -109,7 +109,6 @@ final class DecoderState {
         let config = weights.config
         let rows = rowCount
         let model = config.modelDimension
-        let inner = config.attentionInnerDimension
         let epsilon = config.layerNormEpsilon
 
         for (row, token) in tokens.enumerated() {

@@ -186,7 +186,6 @@ struct FeedForwardScratch {
         into output: UnsafeMutablePointer<Float>, threads: Int
     ) {
         precondition(rows <= capacity)
-        let model = config.modelDimension
         let hidden = config.feedForwardDimension
         let count = rows * hidden
         weights.input.apply(input, rows: rows, into: activations.pointer, threads: threads)

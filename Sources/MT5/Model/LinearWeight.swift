@@ -161,18 +161,24 @@ final class LinearWeight: @unchecked Sendable {
         let regrouped = FloatBuffer(
             count: pg_packed_rows_count(Int32(rows), Int32(inFeatures)), zeroed: false)
         pg_pack_rows(x, Int32(rows), Int32(inFeatures), Int32(inFeatures), regrouped.pointer)
-        let panels = (outFeatures + Int(PG_PANEL_WIDTH) - 1) / Int(PG_PANEL_WIDTH)
-        // Several tasks per thread, handed out as threads come free: a thread that
-        // starts late or runs slower then does less. The split never changes a value.
-        let tasks = threads > 1 ? min(4 * threads, panels) : 1
         let source = UnsafePointer(regrouped.pointer)
         withExtendedLifetime(regrouped) {
-            parallelTasks(tasks, threads: threads) { task in
+            forPanelRanges(threads: threads) { begin, end in
                 pg_packed_product(
                     source, Int32(rows), Int32(inFeatures), packed.pointer,
-                    Int32(outFeatures), Int32(panels * task / tasks),
-                    Int32(panels * (task + 1) / tasks), y, Int32(outFeatures))
+                    Int32(outFeatures), begin, end, y, Int32(outFeatures))
             }
+        }
+    }
+
+    /// Splits the weight's panels of 16 outputs into ranges run on up to `threads` threads:
+    /// several per thread, handed out as threads come free, so that a thread that starts late
+    /// or runs slower does less. The split never changes a value.
+    private func forPanelRanges(threads: Int, _ body: (Int32, Int32) -> Void) {
+        let panels = (outFeatures + Int(PG_PANEL_WIDTH) - 1) / Int(PG_PANEL_WIDTH)
+        let tasks = threads > 1 ? min(4 * threads, panels) : 1
+        parallelTasks(tasks, threads: threads) { task in
+            body(Int32(panels * task / tasks), Int32(panels * (task + 1) / tasks))
         }
     }
 
@@ -199,17 +205,14 @@ final class LinearWeight: @unchecked Sendable {
                     Int32(inFeatures), rowBytes, rowScales.pointer, zeros)
             }
         }
-        let panels = (outFeatures + Int(PG_PANEL_WIDTH) - 1) / Int(PG_PANEL_WIDTH)
-        let tasks = threads > 1 ? min(4 * threads, panels) : 1
         withExtendedLifetime((quantized, rowScales)) {
             rowZeros.withUnsafeBufferPointer { zeros in
                 let zeros = zeros.baseAddress!
-                parallelTasks(tasks, threads: threads) { task in
+                forPanelRanges(threads: threads) { begin, end in
                     pg_q8_product(
                         rowBytes, rowScales.pointer, zeros, Int32(rows), Int32(inFeatures),
                         weights.values, weights.scales.pointer, weights.sums,
-                        Int32(outFeatures), Int32(panels * task / tasks),
-                        Int32(panels * (task + 1) / tasks), y, Int32(outFeatures))
+                        Int32(outFeatures), begin, end, y, Int32(outFeatures))
                 }
             }
         }
